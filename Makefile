@@ -1,0 +1,63 @@
+# The two commands a newcomer needs:
+#   make serve   set up, build the site (English, Chinese, Japanese) and serve it at http://127.0.0.1:8000
+#   make test    set up and run the whole test suite (installs Debian's chromium for the browser tests)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYLIT := $(abspath $(VENV))/bin/pylit
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The public address of the site and of the sources; override them when deploying:
+#   make docs SITE_URL=https://example.org REPO_URL=https://github.com/you/repo/blob/main/labml_nn
+SITE_URL ?= http://$(HOST):$(PORT)
+REPO_URL ?=
+LANGS := zh ja
+PYLIT_FLAGS = --remove_empty_sections --title_md --languages en,$(subst $(space),$(comma),$(LANGS)) \
+	--site_url $(SITE_URL) $(if $(REPO_URL),--repo_url $(REPO_URL))
+comma := ,
+space := $(empty) $(empty)
+
+.PHONY: setup docs docs-en docs-zh docs-ja docs-all serve test test-fast browser bench clean
+
+setup: $(VENV)/.setup-done node_modules/.setup-done
+
+# torch first, pinned to the CPU build this machine carries, so that nothing pulls CUDA wheels
+$(VENV)/.setup-done: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+node_modules/.setup-done: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+docs-en: setup
+	cd labml_nn && $(PYLIT) $(PYLIT_FLAGS) -d ../docs *
+
+docs-zh docs-ja: docs-%: setup
+	cd labml_nn && $(PYLIT) $(PYLIT_FLAGS) --translate $* --translate_cache ../translate_cache -d ../docs/$* *
+
+docs-all: docs-en $(addprefix docs-,$(LANGS))
+
+docs: docs-all
+
+serve: docs
+	@echo "Serving the site at http://$(HOST):$(PORT)/ (Ctrl-C stops)"
+	$(PY) -m http.server --bind $(HOST) --directory docs $(PORT)
+
+browser:
+	bash scripts/install-browser.sh
+
+test: setup browser
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not browser and not slow"
+
+bench: setup
+	$(PY) bench/build_site.py
+
+clean:
+	rm -rf docs build .pytest_cache

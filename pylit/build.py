@@ -1,0 +1,477 @@
+"""
+# Build the site
+
+One linear pipeline:
+
+1. **discover** the modules and assets;
+2. decide which pages are stale: a page is rebuilt only when a hash of its source, its parent
+   folders' sources (their titles are in the breadcrumbs), the templates, the static files, the
+   generator version and the options has changed, or its output file is missing;
+3. **parse** the stale modules into sections;
+4. **render the math** of all stale pages at once with KaTeX, each distinct formula once;
+5. **render the pages** (notes with Markdown, code with Pygments, then the template), in
+   parallel worker processes, and write them atomically;
+6. copy the static files and assets;
+7. **check the links** of every page against the pages and anchors that were built.
+
+Problems are collected as one-line diagnostics (`file:line: warning: ...`); the build goes on,
+and the exit status tells whether anything was fatal (or, with `--strict`, any warning).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import re
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, asdict
+from pathlib import Path
+from typing import Callable
+import multiprocessing
+
+from . import __version__
+from .discover import SourceFile, discover
+from .parse import Module, ParseError, decode_source, parse_module
+
+MANIFEST = '.pylit-manifest.json'
+STATIC_DIR = Path(__file__).parent / 'static'
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """The command-line options of a build."""
+    out_dir: Path
+    paths: tuple[str, ...]
+    root: Path = Path('.')
+    template_dir: Path | None = None
+    remove_empty_sections: bool = False
+    title_md: bool = False
+    strict: bool = False
+    jobs: int = 0
+    repo_url: str | None = None
+    site_url: str | None = None
+    lang: str = 'en'
+    languages: tuple[str, ...] = ()
+    translate_cache: Path | None = None
+
+    def content_options(self) -> dict:
+        """The options that change what a page contains."""
+        return {'remove_empty_sections': self.remove_empty_sections, 'title_md': self.title_md,
+                'repo_url': self.repo_url, 'site_url': self.site_url, 'lang': self.lang,
+                'languages': list(self.languages)}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    path: str
+    line: int
+    level: str
+    message: str
+
+    def __str__(self):
+        where = f'{self.path}:{self.line}' if self.line else self.path
+        return f'{where}: {self.level}: {self.message}'
+
+
+@dataclass
+class PageRecord:
+    """What the build remembers of a page between runs (the manifest)."""
+    key: str
+    out: str
+    title: str
+    summary: str | None
+    anchors: list[str]
+    links: list[tuple[str, int]]
+    warnings: list[str]
+
+
+@dataclass
+class BuildReport:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    built: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    formulas: int = 0
+    pages: dict = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.level == 'error']
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.level == 'warning']
+
+    def exit_status(self, strict: bool) -> int:
+        return 1 if self.errors or (strict and self.warnings) else 0
+
+
+# ## Titles and paths
+
+def page_title(module: Module, filename: str, title_md: bool) -> str:
+    """Front matter `title`, else (with `--title_md`) the first `# ` heading, else the file name."""
+    if module.title:
+        return module.title
+    if title_md and module.h1_title:
+        return module.h1_title.strip()
+    return filename
+
+
+def relative_root(out: str) -> str:
+    """The relative path from a page to the site root, such as `../`."""
+    depth = out.count('/')
+    return '../' * depth
+
+
+def relative_href(from_out: str, to_out: str) -> str:
+    return posixpath.relpath(to_out, posixpath.dirname(from_out) or '.')
+
+
+# ## Page rendering (runs in the worker processes)
+
+@dataclass(frozen=True)
+class PageTask:
+    """All a worker needs to render one page; plain data, so it can be sent to a process."""
+    src: SourceFile
+    text: str
+    module: Module
+    title: str
+    summary: str | None
+    breadcrumbs: tuple
+    math: dict
+    out_path: Path
+    site: dict
+    translation: object = None
+
+
+def _code_html(section, lines: list[str]) -> str:
+    """The code column of a section: highlighted lines with their original numbers."""
+    code = list(section.code)
+    while code and not code[0][1].strip():
+        code.pop(0)
+    while code and not code[-1][1].strip():
+        code.pop()
+    return ''.join(f'<span class="line"><span class="ln" data-ln="{n}"></span>{lines[n - 1]}</span>'
+                   for n, _ in code)
+
+
+def render_pages(tasks: list[PageTask], template_dir: str | None) -> list[tuple[str, PageRecord]]:
+    """Render and write a batch of pages (one call per worker process)."""
+    from markupsafe import Markup
+    from .highlight import highlight_lines
+    from .notes import NotesRenderer, math_error_html
+    from .page import Link, PageContext, PageSection, Templates
+    from .write import write_atomic
+
+    templates = Templates(Path(template_dir) if template_dir else None)
+    results = []
+    for t in tasks:
+        def render_math(tex, display, _math=t.math):
+            r = _math.get((tex, display))
+            if r is None or r[0] is None:
+                return math_error_html(tex, display, r[1] if r else 'not rendered')
+            return r[0]
+
+        notes = NotesRenderer(render_math)
+        lines = highlight_lines(t.text)
+        sections = []
+        translated = 0
+        for i, s in enumerate(t.module.sections):
+            if t.site['remove_empty_sections'] and s.is_empty:
+                continue
+            html = None
+            if t.translation is not None:
+                html = t.translation.section_html(s, render_math)
+                translated += html is not None
+            if html is None:
+                html = notes.render(s.docs)
+            sections.append(PageSection(anchor=f'section-{i}', notes=Markup(html),
+                                        code=Markup(_code_html(s, lines))))
+        out = t.src.out
+        site = t.site
+        source_url = f'{site["repo_url"].rstrip("/")}/{t.src.rel}' if site['repo_url'] else None
+        prefix = '' if site['lang'] == 'en' else f'{site["lang"]}/'
+        canonical = f'{site["site_url"].rstrip("/")}/{prefix}{out}' if site['site_url'] else None
+        root = relative_root(out)
+        alternates, languages = [], []
+        for lang in site['languages']:
+            lang_prefix = '' if lang == 'en' else f'{lang}/'
+            own_root = '' if site['lang'] == 'en' else '../'
+            href_rel = f'{root}{own_root}{lang_prefix}{out}'
+            from .page import LANGUAGE_NAMES
+            languages.append({'lang': lang, 'name': LANGUAGE_NAMES.get(lang, lang),
+                              'href': href_rel, 'current': lang == site['lang']})
+            if site['site_url']:
+                alternates.append({'lang': lang, 'href': f'{site["site_url"].rstrip("/")}/{lang_prefix}{out}'})
+        status = t.translation.page_status(site) if t.translation is not None else None
+        ctx = PageContext(title=t.title, summary=t.summary, lang=site['lang'], root=root,
+                          sections=tuple(sections),
+                          breadcrumbs=tuple(Link(title, href) for title, href in t.breadcrumbs),
+                          source_url=source_url, source_rel=t.src.rel, canonical=canonical,
+                          alternates=tuple(alternates), languages=tuple(languages),
+                          translation_status=status)
+        page_html = templates.render(ctx)
+        write_atomic(t.out_path, page_html)
+        anchors = sorted(set(re.findall(r'\sid="([^"]+)"', page_html)))
+        links = []
+        for s in t.module.sections:
+            for href in re.findall(r'\]\(([^)\s]+)', s.docs):
+                links.append((href, s.line_of(s.docs.find(href))))
+        results.append((t.src.rel, PageRecord(key='', out=out, title=t.title, summary=t.summary,
+                                              anchors=anchors, links=links, warnings=[])))
+    return results
+
+
+# ## The build
+
+def _hash(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode() if isinstance(p, str) else p)
+        h.update(b'\0')
+    return h.hexdigest()
+
+
+def _load_manifest(path: Path, salt: str) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    if data.get('salt') != salt:
+        return {}
+    return {k: PageRecord(**v) for k, v in data.get('pages', {}).items()}
+
+
+def _copy_tree(src: Path, dst: Path, pattern: str = '*'):
+    from .write import write_atomic
+    for p in sorted(src.rglob(pattern)):
+        if p.is_file():
+            write_atomic(dst / p.relative_to(src), p.read_bytes())
+
+
+def copy_static(out_dir: Path, node_modules: Path | None):
+    """Our CSS and script, Pygments' colours, and KaTeX's CSS and fonts, all served locally."""
+    from .highlight import pygments_css
+    from .write import write_atomic
+    _copy_tree(STATIC_DIR, out_dir / 'static')
+    css = (pygments_css('default', '.highlight') + '\n' +
+           pygments_css('github-dark', ':root[data-theme="dark"] .highlight') + '\n' +
+           '@media (prefers-color-scheme: dark) {\n' +
+           pygments_css('github-dark', ':root:not([data-theme="light"]) .highlight') + '\n}\n')
+    write_atomic(out_dir / 'static' / 'pygments.css', css)
+    if node_modules is not None:
+        dist = node_modules / 'katex' / 'dist'
+        write_atomic(out_dir / 'static' / 'katex' / 'katex.min.css', (dist / 'katex.min.css').read_bytes())
+        _copy_tree(dist / 'fonts', out_dir / 'static' / 'katex' / 'fonts', '*.woff2')
+
+
+def check_links(pages: dict[str, PageRecord], out_dir: Path) -> list[Diagnostic]:
+    """Every relative link in the notes must lead to a built page (and anchor) or file."""
+    by_out = {rec.out: rec for rec in pages.values()}
+    found = []
+    for rel, rec in sorted(pages.items()):
+        for href, line in rec.links:
+            if re.match(r'^[a-zA-Z][a-zA-Z0-9+.-]*:', href) or href.startswith('/'):
+                continue
+            path, _, anchor = href.partition('#')
+            target_out = posixpath.normpath(posixpath.join(posixpath.dirname(rec.out), path)) if path else rec.out
+            if path.endswith('/'):
+                target_out = posixpath.join(target_out, 'index.html')
+            if target_out.endswith('.html'):
+                target = by_out.get(target_out)
+                if target is None:
+                    found.append(Diagnostic(rel, line, 'warning', f'broken link {href!r}: no page {target_out} was built'))
+                elif anchor and anchor not in target.anchors:
+                    found.append(Diagnostic(rel, line, 'warning', f'broken link {href!r}: {target_out} has no anchor #{anchor}'))
+            elif path and not (out_dir / target_out).exists():
+                found.append(Diagnostic(rel, line, 'warning', f'broken link {href!r}: no file {target_out} in the site'))
+    return found
+
+
+def _pool_context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context('fork' if 'fork' in methods else 'spawn')
+
+
+def build(opts: BuildOptions, translator_factory: Callable | None = None) -> BuildReport:
+    """Build the pages of `opts.paths` into `opts.out_dir`; see the module notes for the steps."""
+    from .page import Templates
+    report = BuildReport()
+    root = Path(opts.root)
+    out_dir = Path(opts.out_dir)
+    sources, assets = discover(list(opts.paths), root)
+
+    # Fingerprints of everything besides the source that shapes a page
+    from .mathrender import find_node_modules, katex_version, MathSetupError
+    try:
+        node_modules = find_node_modules()
+        katex = katex_version(node_modules)
+    except MathSetupError as e:
+        node_modules, katex = None, 'missing'
+        math_setup_error = str(e)
+    else:
+        math_setup_error = None
+    templates = Templates(opts.template_dir)
+    static_hash = _hash(*[p.read_bytes() for p in sorted(STATIC_DIR.rglob('*')) if p.is_file()])
+    salt = _hash(__version__, templates.fingerprint(), static_hash, katex,
+                 json.dumps(opts.content_options(), sort_keys=True))
+    manifest_path = out_dir / MANIFEST
+    previous = _load_manifest(manifest_path, salt)
+
+    # Read every source; the page key covers the source and its parents' sources
+    raw = {}
+    for src in sources:
+        raw[src.rel] = src.path.read_bytes()
+    index_of = {src.folder: src for src in sources if src.is_index}
+
+    def parents(src: SourceFile) -> list[SourceFile]:
+        folder = src.folder
+        chain = []
+        parts = folder.split('/') if folder else []
+        own = len(parts) if not src.is_index else len(parts) - 1
+        for i in range(own, -1, -1):
+            f = '/'.join(parts[:i])
+            if f in index_of and index_of[f] is not src:
+                chain.append(index_of[f])
+        return list(reversed(chain))
+
+    translator = translator_factory(opts) if translator_factory else None
+    keys = {}
+    for src in sources:
+        extra = translator.fingerprint(src) if translator else ''
+        keys[src.rel] = _hash(raw[src.rel], *[raw[p.rel] for p in parents(src)], extra)
+
+    stale = [s for s in sources
+             if s.rel not in previous or previous[s.rel].key != keys[s.rel]
+             or not (out_dir / s.out).exists()]
+
+    # Parse the stale modules, and the index modules that give their breadcrumb titles
+    parsed: dict[str, Module] = {}
+    texts: dict[str, str] = {}
+    failed = set()
+
+    def parse(src: SourceFile) -> Module | None:
+        if src.rel in parsed or src.rel in failed:
+            return parsed.get(src.rel)
+        try:
+            text = decode_source(raw[src.rel])
+            module = parse_module(text)
+        except ParseError as e:
+            report.diagnostics.append(Diagnostic(src.rel, e.lineno, 'error', f'{e.message}; page skipped'))
+            failed.add(src.rel)
+            return None
+        texts[src.rel] = text
+        parsed[src.rel] = module
+        return module
+
+    def title_of(src: SourceFile) -> str:
+        if src.rel in previous and src.rel not in [s.rel for s in stale]:
+            return previous[src.rel].title
+        module = parse(src)
+        return page_title(module, Path(src.rel).name, opts.title_md) if module else Path(src.rel).name
+
+    for src in stale:
+        parse(src)
+
+    # Render every distinct formula of the stale pages once
+    from .notes import find_math
+    formulas: dict[tuple[str, bool], None] = {}
+    where: dict[tuple[str, bool], list] = {}
+    for src in stale:
+        module = parsed.get(src.rel)
+        if module is None:
+            continue
+        for s in module.sections:
+            for f in find_math(s.docs):
+                formulas.setdefault((f.tex, f.display), None)
+                where.setdefault((f.tex, f.display), []).append((src.rel, s.line_of(f.start)))
+    rendered: dict[tuple[str, bool], tuple] = {}
+    if formulas:
+        if math_setup_error:
+            report.diagnostics.append(Diagnostic('<build>', 0, 'error', math_setup_error))
+        else:
+            from .mathrender import KatexPool
+            jobs = opts.jobs or os.cpu_count() or 1
+            todo = list(formulas)
+            with KatexPool(node_modules, processes=min(jobs, max(1, len(todo) // 200))) as pool:
+                for key, r in zip(todo, pool.render(todo)):
+                    rendered[key] = (r.html, r.error)
+                    if r.error:
+                        for rel, line in where[key]:
+                            first = r.error.splitlines()[0] if r.error else ''
+                            report.diagnostics.append(Diagnostic(rel, line, 'warning', f'KaTeX cannot render {key[0][:60]!r}: {first}'))
+    report.formulas = len(formulas)
+
+    # Render the stale pages, in parallel when there are several
+    site = {'remove_empty_sections': opts.remove_empty_sections, 'repo_url': opts.repo_url,
+            'site_url': opts.site_url, 'lang': opts.lang, 'languages': list(opts.languages)}
+    tasks = []
+    for src in stale:
+        module = parsed.get(src.rel)
+        if module is None:
+            continue
+        crumbs = [(title_of(p), relative_href(src.out, p.out)) for p in parents(src)]
+        title = page_title(module, Path(src.rel).name, opts.title_md)
+        summary = module.summary
+        translation = translator.for_module(src, module) if translator else None
+        if translation is not None:
+            title, summary = translation.title(title), translation.summary(summary)
+        math = {}
+        for s in module.sections:
+            for f in find_math(s.docs):
+                key = (f.tex, f.display)
+                if key in rendered:
+                    math[key] = rendered[key]
+        tasks.append(PageTask(src=src, text=texts[src.rel], module=module, title=title,
+                              summary=summary, breadcrumbs=tuple(crumbs), math=math,
+                              out_path=out_dir / src.out, site=site, translation=translation))
+    jobs = max(1, opts.jobs or os.cpu_count() or 1)
+    template_dir = str(opts.template_dir) if opts.template_dir else None
+    if jobs > 1 and len(tasks) > 4:
+        batches = [tasks[i::jobs] for i in range(jobs)]
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as ex:
+            results = [r for batch in ex.map(render_pages, batches, [template_dir] * jobs) for r in batch]
+    else:
+        results = render_pages(tasks, template_dir)
+    if translator is not None:
+        report.diagnostics.extend(translator.diagnostics())
+
+    # Record what was built; pages that failed to parse keep no record
+    pages: dict[str, PageRecord] = {}
+    new = dict(results)
+    for src in sources:
+        if src.rel in new:
+            rec = new[src.rel]
+            rec.key = keys[src.rel]
+            rec.warnings = [str(d) for d in report.diagnostics
+                            if d.path == src.rel and d.level == 'warning']
+            pages[src.rel] = rec
+            report.built.append(src.rel)
+        elif src.rel in previous and src.rel not in failed and src not in stale:
+            pages[src.rel] = previous[src.rel]
+            report.skipped.append(src.rel)
+            # Warnings of an unchanged page still count
+            for w in previous[src.rel].warnings:
+                path, line, level, message = _split_diagnostic(w)
+                report.diagnostics.append(Diagnostic(path, line, level, message))
+
+    copy_static(out_dir, node_modules)
+    from .write import write_atomic
+    for path, rel in assets:
+        write_atomic(out_dir / rel, path.read_bytes())
+    report.diagnostics.extend(check_links(pages, out_dir))
+    report.pages = pages
+
+    manifest = {'salt': salt, 'pages': {k: asdict(v) for k, v in sorted(pages.items())}}
+    write_atomic(manifest_path, json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False))
+    return report
+
+
+def _split_diagnostic(text: str) -> tuple[str, int, str, str]:
+    m = re.match(r'^(.*?):(\d+): (\w+): (.*)$', text)
+    if m:
+        return m.group(1), int(m.group(2)), m.group(3), m.group(4)
+    path, level, message = text.split(': ', 2)
+    return path, 0, level, message

@@ -1,0 +1,79 @@
+"""
+# Command line
+
+```
+pylit [--remove_empty_sections] [--title_md] [-t TEMPLATE_DIR] [--strict] [--jobs N]
+      [--repo_url URL] [--site_url URL] [--languages en,zh,ja]
+      [--translate LANG --translate_cache DIR] -d OUT_DIR PATH...
+pylit translate status|prune|export-po|import-po ...
+```
+
+Run it from the source root (for example inside `labml_nn/`): each PATH is a file or a folder,
+and the pages mirror the paths inside OUT_DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog='pylit', description='Build side-by-side pages from commented Python modules.')
+    p.add_argument('paths', nargs='+', metavar='PATH', help='a module or a folder (searched for *.py)')
+    p.add_argument('-d', '--directory', dest='out_dir', required=True, help='output folder')
+    p.add_argument('-t', '--templates', dest='template_dir', help='folder of Jinja2 templates that override the defaults')
+    p.add_argument('--remove_empty_sections', action='store_true', help='drop sections with neither notes nor code')
+    p.add_argument('--title_md', action='store_true', help='without front matter, take the title from the first # heading')
+    p.add_argument('--strict', action='store_true', help='exit non-zero on any warning')
+    p.add_argument('--jobs', type=int, default=0, help='worker processes (default: all cores)')
+    p.add_argument('--repo_url', help='URL of the source root on the repository host, for "view source" links')
+    p.add_argument('--site_url', help='public URL of the (English) site root, for canonical and Open Graph URLs')
+    p.add_argument('--languages', default='', help='comma-separated languages the site has, for the language switcher (en first)')
+    p.add_argument('--translate', metavar='LANG', help='build the pages of this language from the translation cache')
+    p.add_argument('--translate_cache', metavar='DIR', help='folder of the translation cache (with --translate)')
+    p.add_argument('-q', '--quiet', action='store_true', help='print only problems')
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == 'translate':
+        from .translate.cli import main as translate_main
+        return translate_main(argv[1:])
+    args = make_parser().parse_args(argv)
+    if args.jobs < 0:
+        print('pylit: error: --jobs must be 0 (all cores) or more', file=sys.stderr)
+        return 2
+    if args.translate and not args.translate_cache:
+        print('pylit: error: --translate needs --translate_cache DIR (the folder of <module>.<lang>.json files)', file=sys.stderr)
+        return 2
+    from .build import BuildOptions, build
+    from .discover import DiscoverError
+    languages = tuple(l for l in args.languages.split(',') if l)
+    opts = BuildOptions(out_dir=Path(args.out_dir), paths=tuple(args.paths), root=Path('.'),
+                        template_dir=Path(args.template_dir) if args.template_dir else None,
+                        remove_empty_sections=args.remove_empty_sections, title_md=args.title_md,
+                        strict=args.strict, jobs=args.jobs, repo_url=args.repo_url,
+                        site_url=args.site_url, lang=args.translate or 'en', languages=languages,
+                        translate_cache=Path(args.translate_cache) if args.translate_cache else None)
+    factory = None
+    if args.translate:
+        from .translate.site import TranslatorFactory
+        factory = TranslatorFactory
+    start = time.perf_counter()
+    try:
+        report = build(opts, factory)
+    except DiscoverError as e:
+        print(f'pylit: error: {e}', file=sys.stderr)
+        return 2
+    for d in report.diagnostics:
+        print(d, file=sys.stderr)
+    if not args.quiet:
+        took = time.perf_counter() - start
+        print(f'pylit: {len(report.built)} pages built, {len(report.skipped)} unchanged, '
+              f'{report.formulas} formulas, {len(report.warnings)} warnings, {len(report.errors)} errors '
+              f'in {took:.2f}s -> {opts.out_dir}', file=sys.stderr)
+    return report.exit_status(args.strict)

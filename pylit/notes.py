@@ -1,0 +1,176 @@
+"""
+# Render notes: Markdown with math
+
+Notes are Markdown, rendered with Python-Markdown (tables and fenced code included).
+Math must never reach Markdown: inside `$a_1 * b_2$` the `_` and `*` would become emphasis.
+So we cut every formula out first (`find_math`), render it with KaTeX, and put the result in
+Python-Markdown's *stash*: the text keeps only an opaque placeholder, and Markdown puts the
+stashed HTML back at the very end.
+
+Inline code is highlighted with Pygments, like the code column.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import markdown
+from markdown.extensions import Extension
+from markdown.inlinepatterns import BACKTICK_RE, InlineProcessor
+from markdown.preprocessors import Preprocessor
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
+
+# The display environments KaTeX knows and we accept as blocks
+ENVIRONMENTS = ('align', 'align*', 'aligned', 'equation', 'equation*', 'gather', 'gather*',
+                'gathered', 'alignat', 'alignat*', 'multline', 'multline*', 'split',
+                'cases', 'matrix', 'pmatrix', 'bmatrix', 'array', 'CD')
+_ENV_RE = '|'.join(re.escape(e) for e in ENVIRONMENTS)
+
+# One regex, tried left to right; the first alternative that matches wins.
+MATH_SCAN_RE = re.compile(
+    r'(?P<fence>^[ \t]*(?P<ticks>```+|~~~+)[^\n]*\n.*?^[ \t]*(?P=ticks)[ \t]*$)'
+    r'|(?P<code>(?<!`)(?P<bt>`+)(?!`).+?(?<!`)(?P=bt)(?!`))'
+    r'|(?P<escaped>\\\$)'
+    r'|(?P<display>\$\$(?P<display_tex>.+?)\$\$)'
+    r'|(?P<env>\\begin\{(?P<env_name>' + _ENV_RE + r')\}.*?\\end\{(?P=env_name)\})'
+    r'|(?P<inline>\$(?P<inline_tex>[^$\n]*(?:\n(?![ \t]*\n)[^$\n]*)*?)\$)',
+    re.S | re.M)
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A formula in the notes: its TeX, display mode and offset in the notes text."""
+    tex: str
+    display: bool
+    start: int
+    end: int
+
+
+def find_math(text: str) -> list[Formula]:
+    """Every formula in `text`, skipping code spans and fenced code blocks."""
+    found = []
+    for m in MATH_SCAN_RE.finditer(text):
+        if m.group('display') is not None:
+            found.append(Formula(m.group('display_tex').strip(), True, m.start(), m.end()))
+        elif m.group('env') is not None:
+            found.append(Formula(m.group('env'), True, m.start(), m.end()))
+        elif m.group('inline') is not None:
+            tex = m.group('inline_tex').strip()
+            if tex:
+                found.append(Formula(tex, False, m.start(), m.end()))
+    return found
+
+
+def math_error_html(tex: str, display: bool, error: str) -> str:
+    """How a formula that KaTeX rejected is shown: its source, in a visible error style."""
+    tag = 'div' if display else 'span'
+    return (f'<{tag} class="math-error" title="{html.escape(error, quote=True)}">'
+            f'{html.escape(tex)}</{tag}>')
+
+
+def highlight_inline_code(code: str) -> str:
+    """Inline code highlighted as Python."""
+    body = highlight(code, PythonLexer(stripnl=False, ensurenl=False), HtmlFormatter(nowrap=True)).rstrip('\n')
+    return f'<code class="highlight">{body}</code>'
+
+
+class _MathPreprocessor(Preprocessor):
+    """Replace each formula by a stash placeholder holding its rendered HTML."""
+
+    def __init__(self, md, render_math: Callable[[str, bool], str]):
+        super().__init__(md)
+        self.render_math = render_math
+
+    def run(self, lines):
+        text = '\n'.join(lines)
+        out, pos = [], 0
+        for f in find_math(text):
+            # An escaped dollar sign `\$` is a plain `$`
+            out.append(text[pos:f.start].replace('\\$', '$'))
+            placeholder = self.md.htmlStash.store(self.render_math(f.tex, f.display))
+            # A display block on its own lines stays a block of its own
+            out.append(placeholder)
+            pos = f.end
+        out.append(text[pos:].replace('\\$', '$'))
+        return ''.join(out).split('\n')
+
+
+class _HighlightedBacktick(InlineProcessor):
+    """`code` spans, highlighted with Pygments."""
+
+    def handleMatch(self, m, data):
+        if m.group(3):
+            code = m.group(3).strip()
+            return self.md.htmlStash.store(highlight_inline_code(code)), m.start(0), m.end(0)
+        # An escaped backtick
+        return m.group(1).replace('\\\\', '\\'), m.start(0), m.end(0)
+
+
+class MathExtension(Extension):
+    """Math through the stash, and Pygments for inline code."""
+
+    def __init__(self, render_math, **kwargs):
+        self.render_math = render_math
+        super().__init__(**kwargs)
+
+    def extendMarkdown(self, md):
+        # After whitespace normalisation (30), which would delete the placeholders' control
+        # characters, and before fenced code (25) and raw HTML (20)
+        md.preprocessors.register(_MathPreprocessor(md, self.render_math), 'math', 27)
+        md.inlinePatterns.register(_HighlightedBacktick(BACKTICK_RE, md), 'backtick', 190)
+
+
+class NotesRenderer:
+    """
+    Renders the notes of one page, section by section.
+
+    `render_math(tex, display)` returns the HTML of a formula. Heading ids are unique across
+    the whole page, so `#anchors` can point at any heading.
+    """
+
+    def __init__(self, render_math: Callable[[str, bool], str]):
+        self._ids: set[str] = set()
+        self.md = markdown.Markdown(
+            extensions=[MathExtension(render_math), 'tables', 'fenced_code', 'codehilite', 'toc',
+                        'sane_lists', 'attr_list'],
+            extension_configs={
+                'codehilite': {'css_class': 'highlight', 'guess_lang': False},
+                'toc': {'slugify': self._slugify, 'permalink': False},
+            },
+            output_format='html')
+
+    def _slugify(self, value: str, separator: str) -> str:
+        base = re.sub(r'[^\w\s-]', '', value).strip().lower()
+        base = re.sub(r'[\s_-]+', separator, base) or 'section'
+        slug, i = base, 1
+        while slug in self._ids:
+            slug = f'{base}-{i}'
+            i += 1
+        self._ids.add(slug)
+        return slug
+
+    def render(self, docs: str) -> str:
+        """The HTML of one section's notes."""
+        self.md.reset()
+        if not docs.strip():
+            return ''
+        return self.md.convert(docs)
+
+
+def render_notes(docs: str, render_math: Callable[[str, bool], str]) -> str:
+    """Render one piece of notes on its own (a convenience for tests and tools)."""
+    return NotesRenderer(render_math).render(docs)
+
+
+def links_in(html_text: str) -> list[str]:
+    """The `href`s of the links in rendered notes."""
+    return re.findall(r'<a [^>]*?href="([^"]*)"', html_text)
+
+
+__all__ = ['Formula', 'find_math', 'math_error_html', 'highlight_inline_code', 'NotesRenderer',
+           'render_notes', 'links_in']

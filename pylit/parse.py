@@ -1,0 +1,308 @@
+"""
+---
+title: Parse a module into sections
+summary: >
+  How pylit cuts a Python source file into sections of notes and code,
+  following the segmentation rules of the translation cache format.
+---
+
+# Parse a module into sections
+
+A page is a list of *sections*: some notes (Markdown) and the code they explain.
+The rules for cutting a file into sections are the ones in §2–§3 of
+`specs/translate-cache-format.md`, because the translation keys are made from the same
+sections and the two must agree:
+
+* a run of comment lines (`#` as the first non-blank character) starts the notes of a new
+  section whose code is what follows;
+* a docstring (a triple-quoted string that is a whole statement) becomes notes too; a
+  `def`/`class` header right above it goes with it, and a comment directly above that header
+  joins the docstring's notes;
+* every other line is code, kept exactly, with its line number.
+
+We find comments and docstrings with `tokenize`, so a `#` or `\"\"\"` inside a string literal
+never starts notes.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+
+import yaml
+
+# A `def`/`class` line, possibly indented (a method) or `async`.
+HEADER_RE = re.compile(r'^\s*(async\s+def|def|class)\b')
+# A decorator line.
+DECORATOR_RE = re.compile(r'^\s*@')
+# A triple-quoted string token with an optional `r`/`u` prefix.
+DOCSTRING_RE = re.compile(r'^([rRuU]?)("""|\'\'\')', re.S)
+# Front matter at the start of the first docstring.
+FRONT_MATTER_RE = re.compile(r'^---[ \t]*\n(.*?\n)?---[ \t]*(\n|$)', re.S)
+
+
+class ParseError(Exception):
+    """A source file that cannot be read or tokenized; `lineno` points at the problem."""
+
+    def __init__(self, message: str, lineno: int = 0):
+        super().__init__(message)
+        self.message = message
+        self.lineno = lineno
+
+
+@dataclass(frozen=True)
+class Section:
+    """
+    One section of a page.
+
+    * `docs` is the notes text (Markdown), built exactly as §3 of the spec says
+    * `docs_lines` gives, for each line of `docs`, its line number in the source
+    * `code` holds `(lineno, text)` for each code line, without the newline
+    """
+    docs: str
+    docs_lines: tuple[int, ...]
+    code: tuple[tuple[int, str], ...]
+
+    @property
+    def is_empty(self) -> bool:
+        """Neither notes nor any non-blank code."""
+        return not self.docs.strip() and not any(text.strip() for _, text in self.code)
+
+    def line_of(self, offset: int) -> int:
+        """Source line number of the character at `offset` in `docs`."""
+        if not self.docs_lines:
+            return self.code[0][0] if self.code else 0
+        idx = self.docs.count('\n', 0, offset)
+        return self.docs_lines[min(idx, len(self.docs_lines) - 1)]
+
+
+@dataclass(frozen=True)
+class Module:
+    """
+    A parsed module.
+
+    * `front_matter` is the YAML mapping at the top of the first docstring (empty if none)
+    * `title` and `summary` come from it; `h1_title` is the first `# ` heading of the first
+      docstring when there is no front matter, per §2.2 of the spec
+    """
+    sections: tuple[Section, ...]
+    front_matter: dict = field(default_factory=dict)
+    has_front_matter: bool = False
+    h1_title: str | None = None
+    empty_file: bool = False
+
+    @property
+    def title(self) -> str | None:
+        value = self.front_matter.get('title')
+        return None if value is None else str(value).strip()
+
+    @property
+    def summary(self) -> str | None:
+        value = self.front_matter.get('summary')
+        return None if value is None else str(value).strip()
+
+
+@dataclass
+class _Builder:
+    """Mutable state while walking the lines; turned into frozen `Section`s at the end."""
+    sections: list = field(default_factory=list)
+    docs: str = ''
+    docs_lines: list = field(default_factory=list)
+    code: list = field(default_factory=list)
+
+    def flush(self):
+        self.sections.append(Section(self.docs, tuple(self.docs_lines), tuple(self.code)))
+        self.docs, self.docs_lines, self.code = '', [], []
+
+    def add_docs(self, text: str, first_line: int):
+        # One line number per line of `text` (a line without a trailing newline counts too).
+        n = text.count('\n') + (0 if text.endswith('\n') else 1)
+        if not text:
+            n = 0
+        self.docs += text
+        self.docs_lines.extend(range(first_line, first_line + n))
+
+
+def decode_source(data: bytes, path: str = '<source>') -> str:
+    """Read source bytes as UTF-8 (a byte-order mark is ignored) with `\\n` line endings."""
+    try:
+        text = data.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b'\n') + 1
+        raise ParseError(f'not valid UTF-8 ({e.reason}); save the file as UTF-8', line) from None
+    return text.replace('\r\n', '\n').replace('\r', '\n')
+
+
+def _scan_tokens(text: str):
+    """
+    Find the comment lines and the docstrings with `tokenize`.
+
+    Returns the set of line numbers that are comment lines and a map from the first line of
+    each docstring to `(end_line, end_col, token_text, start_col)`.
+    """
+    comment_lines = set()
+    docstrings = {}
+    lines = text.split('\n')
+    # Token types after which a new logical line (a statement) begins
+    starters = {None, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+        ast.parse(text)
+    except SyntaxError as e:
+        raise ParseError(f'syntax error: {e.msg}', e.lineno or 0) from None
+    except tokenize.TokenError as e:
+        raise ParseError(f'cannot tokenize: {e.args[0]}', e.args[1][0]) from None
+    # The type of the last token that is not a comment or a non-logical newline
+    prev = None
+    for i, tok in enumerate(tokens):
+        if tok.type == tokenize.COMMENT:
+            row, col = tok.start
+            if not lines[row - 1][:col].strip():
+                comment_lines.add(row)
+            continue
+        if tok.type == tokenize.NL:
+            continue
+        if tok.type == tokenize.STRING and prev in starters and DOCSTRING_RE.match(tok.string):
+            # The string must be the whole statement: only a comment may follow before NEWLINE.
+            j = i + 1
+            while j < len(tokens) and tokens[j].type == tokenize.COMMENT:
+                j += 1
+            if j >= len(tokens) or tokens[j].type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+                docstrings[tok.start[0]] = (tok.end[0], tok.end[1], tok.string, tok.start[1])
+        prev = tok.type
+    return comment_lines, docstrings
+
+
+def _docstring_text(lines: list[str], start: int, end: int, end_col: int,
+                    token: str, col: int) -> str:
+    """
+    The notes text of a docstring, per §3: the inner text, with the opening line's
+    indentation removed from each following line.
+    """
+    prefix = DOCSTRING_RE.match(token)
+    opening = lines[start - 1]
+    body_start = col + len(prefix.group(0))
+    # The closing quotes end at `end_col`
+    body_end = end_col - 3
+    if start == end:
+        return opening[body_start:body_end] + '\n'
+    indent = opening[:len(opening) - len(opening.lstrip())]
+    parts = [opening[body_start:]]
+    for lineno in range(start + 1, end + 1):
+        line = lines[lineno - 1]
+        if lineno == end:
+            line = line[:body_end]
+        if indent and line.startswith(indent):
+            line = line[len(indent):]
+        parts.append(line)
+    return '\n'.join(parts).rstrip()
+
+
+def _header_start(code: list) -> int | None:
+    """Index in `code` where the trailing `def`/`class` header (with decorators) begins."""
+    idx = None
+    for i in range(len(code) - 1, -1, -1):
+        if HEADER_RE.match(code[i][1]):
+            idx = i
+            break
+    if idx is None:
+        return None
+    while idx > 0 and DECORATOR_RE.match(code[idx - 1][1]):
+        idx -= 1
+    return idx
+
+
+def _split_front_matter(docs: str) -> tuple[dict, str, int, bool]:
+    """
+    Split YAML front matter off the first docstring's text.
+
+    Returns `(front_matter, rest, lines_removed, found)`.
+    """
+    stripped = docs.lstrip()
+    match = FRONT_MATTER_RE.match(stripped)
+    if not match:
+        return {}, docs, 0, False
+    try:
+        data = yaml.safe_load(match.group(1) or '') or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        line = (mark.line + 1) if mark else 0
+        raise ParseError(f'front matter is not valid YAML: {getattr(e, "problem", e)}', line) from None
+    if not isinstance(data, dict):
+        raise ParseError('front matter must be a YAML mapping (title: ..., summary: ...)')
+    rest = stripped[match.end():]
+    removed_prefix = docs[:len(docs) - len(stripped)] + stripped[:match.end()]
+    body = rest.lstrip()
+    removed_prefix += rest[:len(rest) - len(body)]
+    return data, body, removed_prefix.count('\n'), True
+
+
+def _h1_title(docs: str) -> str | None:
+    """Title from a leading `# ` heading (§2.2), with links reduced to their text."""
+    text = docs.lstrip()
+    if not text.startswith('# '):
+        return None
+    line = text[2:].split('\n', 1)[0]
+    return re.sub(r'\[([^\]]*)\]\([^)]*\)', r'\1', line)
+
+
+def parse_module(text: str) -> Module:
+    """
+    Cut a module's source text into sections.
+
+    `text` must already use `\\n` line endings (see `decode_source`).
+    """
+    if text == '':
+        return Module(sections=(), empty_file=True)
+    lines = text.split('\n')
+    # A final newline does not start another line
+    if lines and lines[-1] == '':
+        lines.pop()
+    comment_lines, docstrings = _scan_tokens(text)
+    b = _Builder()
+    first_docstring = True
+    front_matter, has_front_matter, h1 = {}, False, None
+    lineno = 1
+    while lineno <= len(lines):
+        line = lines[lineno - 1]
+        if lineno in comment_lines:
+            # Remove the indentation, the `#` and at most one space
+            content = line.lstrip()[1:]
+            if content.startswith(' '):
+                content = content[1:]
+            if b.code:
+                b.flush()
+            b.add_docs(content + '\n', lineno)
+            lineno += 1
+        elif lineno in docstrings:
+            end, end_col, token, col = docstrings[lineno]
+            doc = _docstring_text(lines, lineno, end, end_col, token, col)
+            doc_first = lineno
+            if first_docstring:
+                first_docstring = False
+                front_matter, doc, removed, has_front_matter = _split_front_matter(doc)
+                doc_first += removed
+                if not has_front_matter:
+                    h1 = _h1_title(doc)
+            start = _header_start(b.code)
+            header = b.code[start:] if start is not None else []
+            if b.docs and header and len(header) == len(b.code):
+                b.add_docs(doc, doc_first)
+            else:
+                if start is not None:
+                    b.code = b.code[:start]
+                b.flush()
+                b.code = list(header)
+                b.add_docs(doc, doc_first)
+            b.flush()
+            lineno = end + 1
+        else:
+            b.code.append((lineno, line))
+            lineno += 1
+    b.flush()
+    sections = tuple(s for s in b.sections if s.docs or s.code)
+    return Module(sections=sections, front_matter=front_matter,
+                  has_front_matter=has_front_matter, h1_title=h1)
