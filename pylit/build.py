@@ -144,6 +144,7 @@ class PageTask:
     out_path: Path
     site: dict
     translation: object = None
+    site_pages: tuple = ()
 
 
 def _code_html(section, lines: list[str]) -> str:
@@ -211,7 +212,9 @@ def render_pages(tasks: list[PageTask], template_dir: str | None) -> list[tuple[
                           breadcrumbs=tuple(Link(title, href) for title, href in t.breadcrumbs),
                           source_url=source_url, source_rel=t.src.rel, canonical=canonical,
                           alternates=tuple(alternates), languages=tuple(languages),
-                          translation_status=status)
+                          translation_status=status,
+                          extra={'site_pages': [dict(p, href=relative_href(out, p['out'])) for p in t.site_pages],
+                                 'is_home': out == 'index.html'})
         page_html = templates.render(ctx)
         write_atomic(t.out_path, page_html)
         anchors = sorted(set(re.findall(r'\sid="([^"]+)"', page_html)))
@@ -343,6 +346,9 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         extra = translator.fingerprint(src) if translator else ''
         keys[src.rel] = _hash(raw[src.rel], *[raw[p.rel] for p in parents(src)], extra)
 
+    home = next((s for s in sources if s.out == 'index.html'), None)
+    if home is not None:
+        keys[home.rel] = _hash(keys[home.rel], *[keys[s.rel] for s in sources])
     stale = [s for s in sources
              if s.rel not in previous or previous[s.rel].key != keys[s.rel]
              or not (out_dir / s.out).exists()]
@@ -404,6 +410,21 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
                             report.diagnostics.append(Diagnostic(rel, line, 'warning', f'KaTeX cannot render {key[0][:60]!r}: {first}'))
     report.formulas = len(formulas)
 
+    # The home page lists every page with its summary
+    site_pages = []
+    if home is not None and home in stale:
+        for src in sources:
+            module = parse(src) if (src in stale or src.rel not in previous) else None
+            if src.rel in failed:
+                continue
+            if module is not None:
+                title, summary = page_title(module, Path(src.rel).name, opts.title_md), module.summary
+            else:
+                title, summary = previous[src.rel].title, previous[src.rel].summary
+            site_pages.append({'out': src.out, 'rel': src.rel, 'folder': src.folder,
+                               'is_index': src.is_index, 'title': title, 'summary': summary,
+                               'depth': src.out.count('/')})
+
     # Render the stale pages, in parallel when there are several
     site = {'remove_empty_sections': opts.remove_empty_sections, 'repo_url': opts.repo_url,
             'site_url': opts.site_url, 'lang': opts.lang, 'languages': list(opts.languages)}
@@ -426,7 +447,8 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
                     math[key] = rendered[key]
         tasks.append(PageTask(src=src, text=texts[src.rel], module=module, title=title,
                               summary=summary, breadcrumbs=tuple(crumbs), math=math,
-                              out_path=out_dir / src.out, site=site, translation=translation))
+                              out_path=out_dir / src.out, site=site, translation=translation,
+                              site_pages=tuple(site_pages) if src is home else ()))
     jobs = max(1, opts.jobs or os.cpu_count() or 1)
     template_dir = str(opts.template_dir) if opts.template_dir else None
     if jobs > 1 and len(tasks) > 4:

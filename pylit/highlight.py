@@ -12,6 +12,10 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
+# Made once: building a formatter computes its whole style sheet
+_LEXER = PythonLexer(stripnl=False, stripall=False, ensurenl=True, tabsize=0)
+_FORMATTER = HtmlFormatter(nowrap=True)
+
 
 def highlight_lines(source: str) -> list[str]:
     """
@@ -22,8 +26,7 @@ def highlight_lines(source: str) -> list[str]:
     """
     if not source:
         return []
-    lexer = PythonLexer(stripnl=False, stripall=False, ensurenl=True, tabsize=0)
-    out = highlight(source, lexer, HtmlFormatter(nowrap=True))
+    out = highlight(source, _LEXER, _FORMATTER)
     lines = out.split('\n')
     # The formatter ends with a newline; the text after it is not a line
     if lines and lines[-1] == '':

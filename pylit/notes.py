@@ -73,9 +73,14 @@ def math_error_html(tex: str, display: bool, error: str) -> str:
             f'{html.escape(tex)}</{tag}>')
 
 
+# Made once: building a formatter computes its whole style sheet
+_INLINE_LEXER = PythonLexer(stripnl=False, ensurenl=False)
+_INLINE_FORMATTER = HtmlFormatter(nowrap=True)
+
+
 def highlight_inline_code(code: str) -> str:
     """Inline code highlighted as Python."""
-    body = highlight(code, PythonLexer(stripnl=False, ensurenl=False), HtmlFormatter(nowrap=True)).rstrip('\n')
+    body = highlight(code, _INLINE_LEXER, _INLINE_FORMATTER).rstrip('\n')
     return f'<code class="highlight">{body}</code>'
 
 

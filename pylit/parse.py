@@ -30,6 +30,7 @@ import ast
 import io
 import re
 import tokenize
+import warnings
 from dataclasses import dataclass, field
 
 import yaml
@@ -149,8 +150,11 @@ def _scan_tokens(text: str):
     # Token types after which a new logical line (a statement) begins
     starters = {None, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
     try:
+        with warnings.catch_warnings():
+            # Invalid escapes such as `\alpha` in a docstring are the author's business, not ours
+            warnings.simplefilter('ignore')
+            ast.parse(text)
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-        ast.parse(text)
     except SyntaxError as e:
         raise ParseError(f'syntax error: {e.msg}', e.lineno or 0) from None
     except tokenize.TokenError as e:
