@@ -56,12 +56,13 @@ class BuildOptions:
     lang: str = 'en'
     languages: tuple[str, ...] = ()
     translate_cache: Path | None = None
+    translate_cache_url: str | None = None
 
     def content_options(self) -> dict:
         """The options that change what a page contains."""
         return {'remove_empty_sections': self.remove_empty_sections, 'title_md': self.title_md,
                 'repo_url': self.repo_url, 'site_url': self.site_url, 'lang': self.lang,
-                'languages': list(self.languages)}
+                'languages': list(self.languages), 'translate_cache_url': self.translate_cache_url}
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,13 @@ def check_links(pages: dict[str, PageRecord], out_dir: Path) -> list[Diagnostic]
     return found
 
 
+def katex_message(error: str) -> str:
+    """KaTeX's error on one line, without the underlined copy of the formula it appends."""
+    first = error.splitlines()[0] if error else 'unknown error'
+    first = first.replace('KaTeX parse error: ', '')
+    return re.sub(r'(at position \d+):.*$', r'\1', first).replace('\u0332', '')
+
+
 def _pool_context():
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context('fork' if 'fork' in methods else 'spawn')
@@ -341,14 +349,20 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         return list(reversed(chain))
 
     translator = translator_factory(opts) if translator_factory else None
-    keys = {}
-    for src in sources:
-        extra = translator.fingerprint(src) if translator else ''
-        keys[src.rel] = _hash(raw[src.rel], *[raw[p.rel] for p in parents(src)], extra)
+
+    def page_keys() -> dict[str, str]:
+        # A page depends on its source, its parents' sources and (translated) its cache file;
+        # the home page lists every page, so it depends on all of them
+        found = {}
+        for src in sources:
+            extra = translator.fingerprint(src) if translator else ''
+            found[src.rel] = _hash(raw[src.rel], *[raw[p.rel] for p in parents(src)], extra)
+        if home is not None:
+            found[home.rel] = _hash(found[home.rel], *[found[s.rel] for s in sources])
+        return found
 
     home = next((s for s in sources if s.out == 'index.html'), None)
-    if home is not None:
-        keys[home.rel] = _hash(keys[home.rel], *[keys[s.rel] for s in sources])
+    keys = page_keys()
     stale = [s for s in sources
              if s.rel not in previous or previous[s.rel].key != keys[s.rel]
              or not (out_dir / s.out).exists()]
@@ -393,6 +407,11 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
             for f in find_math(s.docs):
                 formulas.setdefault((f.tex, f.display), None)
                 where.setdefault((f.tex, f.display), []).append((src.rel, s.line_of(f.start)))
+        if translator is not None:
+            # The placeholders of translated chunks are filled with these
+            for key in translator.formulas(module):
+                formulas.setdefault(key, None)
+                where.setdefault(key, [])
     rendered: dict[tuple[str, bool], tuple] = {}
     if formulas:
         if math_setup_error:
@@ -405,10 +424,17 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
                 for key, r in zip(todo, pool.render(todo)):
                     rendered[key] = (r.html, r.error)
                     if r.error:
+                        message = katex_message(r.error)
                         for rel, line in where[key]:
-                            first = r.error.splitlines()[0] if r.error else ''
-                            report.diagnostics.append(Diagnostic(rel, line, 'warning', f'KaTeX cannot render {key[0][:60]!r}: {first}'))
+                            report.diagnostics.append(Diagnostic(rel, line, 'warning', f'KaTeX cannot render {key[0][:60]!r}: {message}; fix the TeX'))
     report.formulas = len(formulas)
+
+    # The translations of the stale pages (this also brings their cache files up to date)
+    translations = {}
+    if translator is not None:
+        for src in stale:
+            if parsed.get(src.rel) is not None:
+                translations[src.rel] = translator.for_module(src, parsed[src.rel])
 
     # The home page lists every page with its summary
     site_pages = []
@@ -419,6 +445,9 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
                 continue
             if module is not None:
                 title, summary = page_title(module, Path(src.rel).name, opts.title_md), module.summary
+                if translations.get(src.rel) is not None:
+                    title = translations[src.rel].title(title)
+                    summary = translations[src.rel].summary(summary)
             else:
                 title, summary = previous[src.rel].title, previous[src.rel].summary
             site_pages.append({'out': src.out, 'rel': src.rel, 'folder': src.folder,
@@ -436,7 +465,7 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         crumbs = [(title_of(p), relative_href(src.out, p.out)) for p in parents(src)]
         title = page_title(module, Path(src.rel).name, opts.title_md)
         summary = module.summary
-        translation = translator.for_module(src, module) if translator else None
+        translation = translations.get(src.rel)
         if translation is not None:
             title, summary = translation.title(title), translation.summary(summary)
         math = {}
@@ -463,6 +492,9 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
     # Record what was built; pages that failed to parse keep no record
     pages: dict[str, PageRecord] = {}
     new = dict(results)
+    if translator is not None:
+        # Synchronising may have rewritten cache files: remember the pages by their new keys
+        keys = page_keys()
     for src in sources:
         if src.rel in new:
             rec = new[src.rel]

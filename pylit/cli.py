@@ -34,6 +34,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument('--languages', default='', help='comma-separated languages the site has, for the language switcher (en first)')
     p.add_argument('--translate', metavar='LANG', help='build the pages of this language from the translation cache')
     p.add_argument('--translate_cache', metavar='DIR', help='folder of the translation cache (with --translate)')
+    p.add_argument('--translate_cache_url', metavar='URL',
+                   help='URL of the translation cache folder on the repository host, linked from translated pages')
     p.add_argument('-q', '--quiet', action='store_true', help='print only problems')
     return p
 
@@ -58,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                         remove_empty_sections=args.remove_empty_sections, title_md=args.title_md,
                         strict=args.strict, jobs=args.jobs, repo_url=args.repo_url,
                         site_url=args.site_url, lang=args.translate or 'en', languages=languages,
-                        translate_cache=Path(args.translate_cache) if args.translate_cache else None)
+                        translate_cache=Path(args.translate_cache) if args.translate_cache else None,
+                        translate_cache_url=args.translate_cache_url)
     factory = None
     if args.translate:
         from .translate.site import TranslatorFactory
