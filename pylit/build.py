@@ -71,9 +71,12 @@ class Diagnostic:
     line: int
     level: str
     message: str
+    column: int = 0
 
     def __str__(self):
         where = f'{self.path}:{self.line}' if self.line else self.path
+        if self.line and self.column:
+            where += f':{self.column}'
         return f'{where}: {self.level}: {self.message}'
 
 

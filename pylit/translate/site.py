@@ -147,7 +147,8 @@ class TranslatorFactory:
             values = cache.load()
         except CacheError as e:
             self._diagnostics.append(Diagnostic(str(e.path), e.line, 'error',
-                                                f'{e.message}; the page is built in English and the file is left as it is'))
+                                                f'{e.message}; the page is built in English and the file is left as it is',
+                                                column=e.column))
             return None
         warnings: list[TranslationWarning] = []
         title = translate_text(title_key(module, filename), values, cache_file=rel_file, warnings=warnings)
