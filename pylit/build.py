@@ -329,7 +329,8 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         math_setup_error = None
     templates = Templates(opts.template_dir)
     static_hash = _hash(*[p.read_bytes() for p in sorted(STATIC_DIR.rglob('*')) if p.is_file()])
-    salt = _hash(__version__, templates.fingerprint(), static_hash, katex,
+    from .translate.keys import KEYS_VERSION
+    salt = _hash(__version__, str(KEYS_VERSION), templates.fingerprint(), static_hash, katex,
                  json.dumps(opts.content_options(), sort_keys=True))
     manifest_path = out_dir / MANIFEST
     previous = _load_manifest(manifest_path, salt)

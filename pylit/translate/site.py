@@ -143,8 +143,7 @@ class TranslatorFactory:
         rel_file = cache.path.as_posix()
         filename = PurePosixPath(src.rel).name
         try:
-            cache.sync(module_keys(module, filename))
-            values = cache.load()
+            values = cache.sync(module_keys(module, filename)).translations
         except CacheError as e:
             self._diagnostics.append(Diagnostic(str(e.path), e.line, 'error',
                                                 f'{e.message}; the page is built in English and the file is left as it is',
