@@ -18,7 +18,7 @@ PYLIT_FLAGS = --remove_empty_sections --title_md --languages en,$(subst $(space)
 comma := ,
 space := $(empty) $(empty)
 
-.PHONY: setup docs docs-en docs-zh docs-ja docs-all serve test test-fast browser bench clean
+.PHONY: setup docs docs-en docs-zh docs-ja docs-all search sitemap papers serve test test-fast browser bench clean
 
 setup: $(VENV)/.setup-done node_modules/.setup-done
 
@@ -41,11 +41,21 @@ docs-zh docs-ja: docs-%: setup
 
 docs-all: docs-en $(addprefix docs-,$(LANGS))
 
-docs: docs-all
+# The search index (one per language, Pagefind's extended build), sitemap.xml and papers.json
+search: docs-all
+	$(PY) utils/search.py --site docs
 
+sitemap: docs-all
+	$(PY) utils/sitemap.py --site docs --site_url $(SITE_URL) --source labml_nn --translate_cache translate_cache
+
+papers: docs-en
+	$(PY) utils/papers.py --site docs
+
+docs: docs-all search sitemap papers
+
+# Live preview on 127.0.0.1: a saved source rebuilds its page and reloads the open tab
 serve: docs
-	@echo "Serving the site at http://$(HOST):$(PORT)/ (Ctrl-C stops)"
-	$(PY) -m http.server --bind $(HOST) --directory docs $(PORT)
+	$(PY) -m pylit.serve --no-build --port $(PORT) --source labml_nn --docs docs --translate_cache translate_cache -- $(PYLIT_FLAGS)
 
 browser:
 	bash scripts/install-browser.sh
