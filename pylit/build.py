@@ -97,6 +97,7 @@ class BuildReport:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     built: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
     formulas: int = 0
     pages: dict = field(default_factory=dict)
 
@@ -514,6 +515,12 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
             for w in previous[src.rel].warnings:
                 path, line, level, message = _split_diagnostic(w)
                 report.diagnostics.append(Diagnostic(path, line, level, message))
+
+    # A module deleted from disk takes its page with it
+    for rel, rec in previous.items():
+        if rel not in pages and not (root / rel).exists():
+            (out_dir / rec.out).unlink(missing_ok=True)
+            report.removed.append(rel)
 
     copy_static(out_dir, node_modules)
     from .write import write_atomic

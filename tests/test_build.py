@@ -223,3 +223,15 @@ def test_cli_missing_path(tmp_path):
     proc = subprocess.run([sys.executable, '-m', 'pylit', '-d', str(tmp_path / 'o'), 'nope.py'],
                           cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.strip() == 'pylit: error: nope.py: no such file or folder'
+
+
+def test_deleted_module_removes_its_page(write_tree, tmp_path):
+    root = tree(write_tree)
+    out = tmp_path / 'out'
+    run_build(root, out)
+    (root / 'pkg/helper.py').unlink()
+    report = run_build(root, out)
+    assert report.removed == ['pkg/helper.py']
+    assert not (out / 'pkg/helper.html').exists()
+    # The scaler page linked to it: that is now a broken link
+    assert any('helper.html' in str(w) for w in report.warnings)
