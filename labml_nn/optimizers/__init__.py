@@ -1,0 +1,372 @@
+"""
+---
+title: Optimizers
+summary: >
+  How a PyTorch optimizer is organised (parameter groups, lazily created state and the step contract),
+  and a small base class on which Adam, AdamW and Sophia-G are built.
+---
+
+# Optimizers
+
+An optimizer turns the gradients left in `p.grad` by `loss.backward()` into an in-place change of
+every parameter `p`.
+This section builds a few of them from scratch on top of one small base class, so that each page only
+has to explain the update rule of its paper:
+
+* [Adam](adam.html), with bias correction, the effective step size, and AdamW through decoupled
+  weight decay;
+* [Sophia-G](sophia.html), a light-weight second-order method that divides the momentum by an
+  estimate of the diagonal of the Hessian and clips the result.
+
+## How `torch.optim.Optimizer` is organised
+
+### Parameter groups
+
+The optimizer is constructed with the parameters to train, either as one iterable of tensors or as a
+list of dictionaries such as `[{'params': decay, 'weight_decay': 0.1}, {'params': no_decay, 'weight_decay': 0.}]`.
+Each dictionary becomes a *parameter group* in `self.param_groups`.
+The keyword arguments of the constructor are the *defaults*: any hyper-parameter that a group does not
+set itself is copied in from them.
+Everything the update needs is therefore read from the group, never from the constructor arguments,
+and a learning-rate schedule simply assigns `group['lr']` before each step.
+
+### Per-parameter state
+
+`self.state` is a dictionary keyed by the parameter tensor.
+Each entry holds what the update carries from one step to the next, for example the moving averages
+of Adam.
+It starts empty and we fill it lazily, the first time a parameter has a gradient, so parameters that
+never receive a gradient (frozen layers, unused embeddings) cost no memory.
+
+### The `step()` contract
+
+`step()` runs after `backward()` and before `zero_grad()`.
+It must
+
+* update the parameters in place (the model and every other reference keep pointing to the same tensors);
+* skip parameters whose `p.grad` is `None`;
+* run without recording an autograd graph (`torch.no_grad()`);
+* optionally call a `closure` that re-evaluates the model and return its loss (some algorithms,
+  such as L-BFGS, need several evaluations per step).
+
+### Saving and loading
+
+`state_dict()` replaces each parameter tensor by its position (counting through the groups in order)
+and returns the groups' hyper-parameters together with the per-parameter state; `load_state_dict()`
+maps the positions back onto the parameters of a new optimizer, built with the same groups.
+Because everything our update reads lives in `param_groups` and `state`, a run that is saved and
+loaded continues exactly as if it had not been interrupted.
+
+### Many small tensors at once
+
+A language model has tens or hundreds of parameter tensors.
+Updating them one at a time costs a few kernel launches (or, on a CPU, a few passes over memory) per
+tensor and per operation.
+PyTorch's `torch._foreach_*` functions apply one operation to a whole list of tensors in one call;
+`torch.optim.AdamW(foreach=True)` is written with them.
+Our optimizers give both forms: a per-tensor `step_param`, which is the clearest statement of the
+algorithm, and a multi-tensor `step_group` that performs the same operations with `_foreach` calls.
+
+A straightforward multi-tensor update has one drawback: every intermediate result (say the ratio
+$m / h$) is a list of tensors as large as all the parameters together, and each `_foreach` call streams
+all of them through memory once more.
+We therefore cut the flattened tensors into *chunks* of a bounded number of elements
+(see `iterate_chunks`) and run the whole update on one chunk before moving to the next.
+The temporaries are then only chunk-sized, and a chunk stays in the processor's cache while the
+several operations of the update read and write it.
+"""
+
+import math
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import torch
+
+
+def check_non_negative(name: str, value: Any, group_index: Optional[int] = None):
+    r"""
+    Raise a `ValueError` naming `name` unless `value` is a finite number $\ge 0$.
+    """
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"Invalid `{name}` = {value!r}{_where(group_index)}: "
+                         f"it must be a finite number >= 0")
+
+
+def check_positive(name: str, value: Any, group_index: Optional[int] = None):
+    r"""
+    Raise a `ValueError` naming `name` unless `value` is a finite number $> 0$.
+    """
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"Invalid `{name}` = {value!r}{_where(group_index)}: "
+                         f"it must be a finite number > 0")
+
+
+def check_betas(betas: Any, group_index: Optional[int] = None):
+    r"""
+    Raise a `ValueError` naming `betas` unless it is a pair of numbers in $[0, 1)$.
+    """
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"Invalid `betas` = {betas!r}{_where(group_index)}: "
+                         f"it must be a pair (beta1, beta2)")
+    for i, beta in enumerate(betas):
+        if not isinstance(beta, (int, float)) or isinstance(beta, bool) or not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid `betas[{i}]` = {beta!r}{_where(group_index)}: "
+                             f"it must be a number in [0, 1)")
+
+
+def _where(group_index: Optional[int]) -> str:
+    return '' if group_index is None else f" in parameter group {group_index}"
+
+
+class WeightDecay:
+    r"""
+    ## Weight decay
+
+    Weight decay pulls every weight towards zero by a fraction $\lambda$ (`weight_decay`) each step.
+    There are two ways to add it to an adaptive optimizer, and they are not equivalent:
+
+    * *Coupled* (L2 regularization): add $\lambda \theta$ to the gradient,
+      $g_t \leftarrow g_t + \lambda \theta_{t-1}$.
+      The decay then goes through the optimizer's rescaling, so in Adam a weight with large gradients
+      (large $v_t$) is decayed less than a weight with small gradients.
+    * *Decoupled* (AdamW, [Decoupled Weight Decay Regularization](https://arxiv.org/abs/1711.05101)):
+      shrink the weight directly, $\theta_{t-1} \leftarrow (1 - \eta \lambda) \theta_{t-1}$, so every
+      weight decays by the same fraction whatever its gradients.
+
+    The decoupled decay is usually multiplied by the learning rate $\eta$, so that it follows the
+    schedule; with `absolute=True` it is $\theta_{t-1} \leftarrow (1 - \lambda) \theta_{t-1}$ instead.
+
+    * `weight_decay` is the decay coefficient $\lambda$
+    * `weight_decouple` chooses decoupled (`True`) or coupled (`False`) decay
+    * `absolute` makes the decoupled decay independent of the learning rate
+
+    The coefficient is stored in each parameter group as `weight_decay`, so groups can override it
+    (biases and norms are usually given `weight_decay=0.`); the two switches are stored next to it.
+    """
+
+    def __init__(self, weight_decay: float = 0., weight_decouple: bool = True, absolute: bool = False):
+        check_non_negative('weight_decay', weight_decay)
+        if absolute and weight_decay > 1.0:
+            raise ValueError(f"Invalid `weight_decay` = {weight_decay!r}: with absolute=True it is the "
+                             f"fraction removed each step and must be <= 1")
+        self.weight_decay = weight_decay
+        self.weight_decouple = bool(weight_decouple)
+        self.absolute = bool(absolute)
+
+    def defaults(self) -> Dict[str, Any]:
+        """The entries this adds to the optimizer's defaults (and so to every group)"""
+        return dict(weight_decay=self.weight_decay,
+                    weight_decouple=self.weight_decouple,
+                    weight_decay_absolute=self.absolute)
+
+    @staticmethod
+    def check_group(group: Dict[str, Any], group_index: int):
+        """Validate a group's weight decay"""
+        check_non_negative('weight_decay', group['weight_decay'], group_index)
+        if group.get('weight_decay_absolute') and group['weight_decay'] > 1.0:
+            raise ValueError(f"Invalid `weight_decay` = {group['weight_decay']!r}{_where(group_index)}: with "
+                             f"absolute decay it is the fraction removed each step and must be <= 1")
+
+    @staticmethod
+    def decay_factor(group: Dict[str, Any]) -> float:
+        r"""The factor $1 - \eta \lambda$ (or $1 - \lambda$) of the decoupled decay"""
+        if group['weight_decay_absolute']:
+            return 1. - group['weight_decay']
+        return 1. - group['lr'] * group['weight_decay']
+
+    @staticmethod
+    def apply(param: torch.Tensor, grad: torch.Tensor, group: Dict[str, Any]) -> torch.Tensor:
+        """
+        Apply the decay to one tensor and return the gradient the update should use.
+        """
+        wd = group['weight_decay']
+        # Nothing to do
+        if wd == 0.:
+            return grad
+        # Decoupled: $\theta \leftarrow (1 - \eta \lambda) \theta$
+        if group['weight_decouple']:
+            param.mul_(WeightDecay.decay_factor(group))
+            return grad
+        # Coupled: $g \leftarrow g + \lambda \theta$, in a new tensor so that `p.grad` is left unchanged
+        return grad.add(param, alpha=wd)
+
+    @staticmethod
+    def apply_foreach(params: List[torch.Tensor], grads: List[torch.Tensor],
+                      group: Dict[str, Any]) -> List[torch.Tensor]:
+        """The same for a list of tensors"""
+        wd = group['weight_decay']
+        if wd == 0.:
+            return grads
+        if group['weight_decouple']:
+            torch._foreach_mul_(params, WeightDecay.decay_factor(group))
+            return grads
+        return torch._foreach_add(grads, params, alpha=wd)
+
+
+def iterate_chunks(tensor_lists: List[List[torch.Tensor]], chunk_size: int) -> Iterator[List[List[torch.Tensor]]]:
+    """
+    ## Chunks of a list of tensors
+
+    `tensor_lists` holds parallel lists, for example `[params, grads, m, h]`, where the $i$-th tensors
+    of all lists have the same shape.
+    This yields the same lists cut into pieces: each yielded item is again parallel lists, of
+    one-dimensional *views* into the original tensors, with at most `chunk_size` elements per list.
+    Because they are views, an in-place operation on a chunk updates the original tensors.
+
+    Large tensors are split across chunks and small ones are packed together.
+    A tensor that is not contiguous (in any of the lists) cannot be flattened into a view; it is
+    passed whole, as a chunk of its own.
+    """
+    chunk: List[List[torch.Tensor]] = [[] for _ in tensor_lists]
+    filled = 0
+    for tensors in zip(*tensor_lists):
+        # Pass a non-contiguous tensor whole
+        if not all(t.is_contiguous() for t in tensors):
+            yield [[t] for t in tensors]
+            continue
+        flat = [t.view(-1) for t in tensors]
+        n = flat[0].numel()
+        start = 0
+        while start < n:
+            # Take as much of this tensor as fits into the current chunk
+            take = min(n - start, chunk_size - filled)
+            for pieces, f in zip(chunk, flat):
+                pieces.append(f[start:start + take])
+            start += take
+            filled += take
+            # Yield a full chunk and start a new one
+            if filled >= chunk_size:
+                yield chunk
+                chunk = [[] for _ in tensor_lists]
+                filled = 0
+    if filled > 0:
+        yield chunk
+
+
+class GenericAdaptiveOptimizer(torch.optim.Optimizer):
+    """
+    ## Base class for adaptive optimizers
+
+    It checks the hyper-parameters, walks over the groups and parameters, skips parameters without
+    gradients, creates the state lazily, and hands the actual update to the sub-class:
+
+    * `init_state(state, group, param)` fills the empty state of a parameter;
+    * `step_param(state, group, grad, param)` updates one parameter (the readable form);
+    * `step_group(group, params, grads, states)` updates a list of parameters that share a device and a
+      data type; by default it calls `step_param` on each of them, and sub-classes override it with a
+      multi-tensor version.
+
+    * `params` is the iterable of parameters or the list of parameter groups
+    * `defaults` is a dictionary of default hyper-parameters, which must include `lr`, `betas` and `eps`
+    * `foreach` chooses the multi-tensor `step_group` (`True`) or the per-tensor `step_param` (`False`)
+    * `chunk_size` is the number of elements a multi-tensor update processes at a time, or `None` for a
+      default that suits the device
+    """
+
+    def __init__(self, params, defaults: Dict[str, Any], foreach: bool = True, chunk_size: Optional[int] = None):
+        if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
+                                       or chunk_size < 1):
+            raise ValueError(f"Invalid `chunk_size` = {chunk_size!r}: it must be a positive integer or None")
+        self.chunk_size = chunk_size
+        defaults = dict(defaults)
+        defaults['foreach'] = bool(foreach)
+        # Check the defaults before they are copied into the groups, so that a bad constructor
+        # argument is reported as such
+        self.check_group(defaults, None)
+        super().__init__(params, defaults)
+
+    def check_group(self, group: Dict[str, Any], group_index: Optional[int]):
+        """
+        Check the hyper-parameters of a group (or of the defaults, when `group_index` is `None`).
+        Sub-classes extend this with their own hyper-parameters.
+        """
+        check_non_negative('lr', group['lr'], group_index)
+        check_betas(group['betas'], group_index)
+        check_non_negative('eps', group['eps'], group_index)
+
+    def add_param_group(self, param_group: Dict[str, Any]):
+        """
+        `torch.optim.Optimizer` calls this for every group; we check the group once its defaults are
+        filled in, so that an override such as `{'params': ..., 'lr': -1.}` is caught too.
+        """
+        super().add_param_group(param_group)
+        self.check_group(self.param_groups[-1], len(self.param_groups) - 1)
+
+    def chunk_numel(self, device: torch.device) -> int:
+        """
+        The chunk size of the multi-tensor path.
+        On a CPU a chunk of $2^{17}$ elements (half a megabyte per list in float32) keeps the few lists
+        of an update in the processor's cache.
+        A GPU has much higher memory bandwidth but pays a launch for every `_foreach` call, so there we
+        take chunks of $2^{22}$ elements: few calls, and temporaries that are still small next to the
+        parameters of a large model.
+        """
+        if self.chunk_size is not None:
+            return self.chunk_size
+        return 1 << 17 if device.type == 'cpu' else 1 << 22
+
+    def init_state(self, state: Dict[str, Any], group: Dict[str, Any], param: torch.nn.Parameter):
+        """Fill the empty `state` of `param`"""
+        raise NotImplementedError()
+
+    def step_param(self, state: Dict[str, Any], group: Dict[str, Any], grad: torch.Tensor,
+                   param: torch.nn.Parameter):
+        """Update one parameter in place"""
+        raise NotImplementedError()
+
+    def step_group(self, group: Dict[str, Any], params: List[torch.Tensor], grads: List[torch.Tensor],
+                   states: List[Dict[str, Any]]):
+        """Update a list of parameters in place; by default one at a time"""
+        for param, grad, state in zip(params, grads, states):
+            self.step_param(state, group, grad, param)
+
+    def gather(self, group: Dict[str, Any]) -> Dict[Tuple[torch.device, torch.dtype], Tuple[list, list, list]]:
+        """
+        Collect the parameters of a group that have gradients, with their gradients and states,
+        creating the states that do not exist yet.
+        `_foreach` operations need all tensors of a call on one device and of one data type, so the
+        lists are keyed by `(device, dtype)`.
+        """
+        lists: Dict[Tuple[torch.device, torch.dtype], Tuple[list, list, list]] = {}
+        for param in group['params']:
+            # Parameters without gradients are skipped
+            if param.grad is None:
+                continue
+            grad = param.grad
+            if grad.is_sparse:
+                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients "
+                                   f"(parameter of shape {tuple(param.shape)}); use a dense layer, "
+                                   f"e.g. `nn.Embedding(..., sparse=False)`")
+            if torch.is_complex(param):
+                raise RuntimeError(f"{type(self).__name__} does not support complex parameters "
+                                   f"(parameter of shape {tuple(param.shape)})")
+            state = self.state[param]
+            # Lazy state initialization
+            if len(state) == 0:
+                self.init_state(state, group, param)
+            params, grads, states = lists.setdefault((param.device, param.dtype), ([], [], []))
+            params.append(param)
+            grads.append(grad)
+            states.append(state)
+        return lists
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """
+        ### Optimizer step
+
+        * `closure` is an optional function that re-evaluates the model and returns the loss
+        """
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+
+        for group in self.param_groups:
+            for params, grads, states in self.gather(group).values():
+                if group['foreach']:
+                    self.step_group(group, params, grads, states)
+                else:
+                    for param, grad, state in zip(params, grads, states):
+                        self.step_param(state, group, grad, param)
+
+        return loss
