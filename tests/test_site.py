@@ -18,11 +18,11 @@ from conftest import REPO
 
 SOURCES = REPO / 'labml_nn'
 MODULES = sorted(SOURCES.rglob('*.py'))
-# Modules a reader copies on their own: torch (and the standard library's math/typing) only
+# Modules a reader copies on their own: torch, the standard library and each other only
 STANDALONE = [p for p in MODULES
               if p.relative_to(SOURCES).parts[0] == 'optimizers'
               or (p.parent.name == 'transformers' and p.name != '__init__.py')]
-ALLOWED = {'torch', 'math', 'typing', '__future__', 'labml_nn'}
+ALLOWED = {'torch', 'labml_nn'} | set(sys.stdlib_module_names)
 
 
 @pytest.mark.parametrize('path', MODULES, ids=lambda p: str(p.relative_to(SOURCES)))
