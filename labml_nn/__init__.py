@@ -9,21 +9,11 @@ summary: >
 # Annotated deep learning paper implementations
 
 Each page here is one Python module. The notes on the left explain the paper in plain words and
-equations; the code on the right is the implementation they describe, line by line. Every module
-imports only PyTorch, so you can copy one into a notebook and run it.
+equations; the code on the right is the implementation they describe, line by line. Model and
+optimizer modules import only PyTorch, so you can copy one into a notebook and run it.
 
-## Optimizers
-
-* [Optimizers](optimizers/index.html): how PyTorch optimizers work, and a small base class for
-  adaptive optimizers
-* [Adam](optimizers/adam.html) and AdamW, with bias correction explained
-* [Sophia-G](optimizers/sophia.html), a light-weight second-order optimizer that clips a
-  Hessian-pre-conditioned step
-
-## Transformers
-
-* [Transformers](transformers/index.html): multi-head attention, feed-forward layers and
-  positional encodings
-* [Training a small transformer with Sophia-G](transformers/basic/with_sophia.html) on Tiny
-  Shakespeare, with a comparison against AdamW
+A good place to start is the [Sophia-G optimizer](optimizers/sophia.html), a second-order method
+that divides the momentum by an estimate of the diagonal Hessian, and then
+[the experiment](transformers/basic/with_sophia.html) that trains a small transformer with it on
+Tiny Shakespeare and compares it with AdamW. Every page of the site is listed below, with its summary.
 """
