@@ -25,7 +25,6 @@ import json
 import os
 import posixpath
 import re
-import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, asdict
 from pathlib import Path

@@ -12,10 +12,12 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: str | bytes) -> bool:
+def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> bool:
     """
-    Write `data` to `path` atomically. Returns `False`, and writes nothing, when the file
-    already holds exactly these bytes (so unchanged files keep their times).
+    Write `data` to `path` atomically, keeping the file's permissions. Returns `False`, and
+    writes nothing, when the file already holds exactly these bytes (so unchanged files keep
+    their times). `durable` also flushes the data to disk before the rename (for files people
+    edit by hand, such as translations).
     """
     raw = data.encode('utf-8') if isinstance(data, str) else data
     path = Path(path)
@@ -29,7 +31,14 @@ def write_atomic(path: Path, data: str | bytes) -> bool:
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(raw)
-        os.chmod(tmp, 0o644)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        try:
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            mode = 0o644
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -4,8 +4,6 @@ the paper's algorithm and of the official implementation's update, the GNB estim
 Gauss-Newton diagonal, bad input, state dictionaries, and (marked slow) the fused path and DDP.
 """
 
-import io
-import math
 import os
 import socket
 
@@ -14,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, iterate_chunks
+from labml_nn.optimizers import WeightDecay, iterate_chunks
 from labml_nn.optimizers.adam import Adam, AdamW
 from labml_nn.optimizers.sophia import Sophia, gnb_loss
 

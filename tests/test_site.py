@@ -6,11 +6,10 @@ model and optimizer modules import only torch (so a reader can copy one into a n
 from __future__ import annotations
 
 import ast
-import os
 import subprocess
 import sys
 import warnings
-from pathlib import Path
+
 
 import pytest
 

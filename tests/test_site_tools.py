@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path

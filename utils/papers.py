@@ -26,11 +26,11 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
+
+from pylit.write import write_atomic
 
 MANIFEST = '.pylit-manifest.json'
 ARXIV_LINK = re.compile(r'''href\s*=\s*["']https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/([^"'#?\s<>]+)''', re.I)
@@ -82,19 +82,6 @@ def collect(site: Path) -> dict[str, list[dict]]:
         for i in cited_ids(text):
             papers.setdefault(i, []).append({'page': out, 'title': pages[rel].get('title') or out})
     return {i: sorted(papers[i], key=lambda p: p['page']) for i in sorted(papers)}
-
-
-def write_atomic(path: Path, text: str):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:

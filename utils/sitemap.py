@@ -24,12 +24,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
+
+from pylit.write import write_atomic
 
 MANIFEST = '.pylit-manifest.json'
 
@@ -182,20 +182,6 @@ def make_sitemap(site: Path, site_url: str, source: Path, translate_cache: Path 
             lines.append('  </url>')
     lines.append('</urlset>')
     return '\n'.join(lines) + '\n'
-
-
-def write_atomic(path: Path, text: str):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -151,7 +151,7 @@ from typing import Any, Dict, List, Optional
 import torch
 import torch.nn.functional as F
 
-from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, check_non_negative, check_positive, \
+from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, check_positive, \
     iterate_chunks
 
 

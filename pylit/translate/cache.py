@@ -30,9 +30,10 @@ import fcntl
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..write import write_atomic as _write_atomic
 
 OBSOLETE_SUFFIX = '.obsolete.json'
 
@@ -131,35 +132,8 @@ def read_cache_file(path: Path) -> dict[str, str] | None:
 
 
 def write_atomic(path: Path, text: str) -> bool:
-    """
-    Write `text` to `path` through a temporary file and `os.replace`.
-
-    Returns `False`, writing nothing, when the file already holds exactly that text.
-    """
-    data = text.encode('utf-8')
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            mode = path.stat().st_mode & 0o777
-        except FileNotFoundError:
-            mode = 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return True
+    """Write a cache file atomically and durably; `False` when it already holds `text`."""
+    return _write_atomic(path, text, durable=True)
 
 
 @contextlib.contextmanager

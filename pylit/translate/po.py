@@ -20,14 +20,13 @@ gettext they are not ready), and every translation is checked like at build time
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polib
 
 from .apply import validate
+from ..write import write_atomic
 from .cache import TranslationCache, cache_files, check_module_path, sidecar_files
 
 # No line wrapping: a PO file then has one line per field, which keeps diffs small and
@@ -85,18 +84,7 @@ def export_po(cache_dir: Path | str, lang: str, out: Path | str,
               modules: set[str] | None = None) -> int:
     """Write the PO file of `lang` to `out` (atomically); returns the number of entries."""
     po = build_po(cache_dir, lang, modules)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{out.name}.', suffix='.tmp', dir=out.parent)
-    os.close(fd)
-    try:
-        po.save(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(Path(out), str(po))
     return len(po)
 
 
