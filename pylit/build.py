@@ -173,10 +173,16 @@ def render_pages(tasks: list[PageTask], template_dir: str | None) -> list[tuple[
     templates = Templates(Path(template_dir) if template_dir else None)
     results = []
     for t in tasks:
-        def render_math(tex, display, _math=t.math):
+        missing = []
+
+        def render_math(tex, display, _math=t.math, _missing=missing):
             r = _math.get((tex, display))
-            if r is None or r[0] is None:
-                return math_error_html(tex, display, r[1] if r else 'not rendered')
+            if r is None:
+                # A formula the build did not send to KaTeX: a bug of ours, never silent
+                _missing.append(tex)
+                return math_error_html(tex, display, 'not rendered')
+            if r[0] is None:
+                return math_error_html(tex, display, r[1])
             return r[0]
 
         notes = NotesRenderer(render_math)
@@ -226,8 +232,10 @@ def render_pages(tasks: list[PageTask], template_dir: str | None) -> list[tuple[
         for s in t.module.sections:
             for href in re.findall(r'\]\(([^)\s]+)', s.docs):
                 links.append((href, s.line_of(s.docs.find(href))))
+        warnings = [str(Diagnostic(t.src.rel, 0, 'warning', f'formula {tex[:60]!r} was not rendered (a pylit bug)'))
+                    for tex in missing]
         results.append((t.src.rel, PageRecord(key='', out=out, title=t.title, summary=t.summary,
-                                              anchors=anchors, links=links, warnings=[])))
+                                              anchors=anchors, links=links, warnings=warnings)))
     return results
 
 
@@ -329,8 +337,10 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         math_setup_error = None
     templates = Templates(opts.template_dir)
     static_hash = _hash(*[p.read_bytes() for p in sorted(STATIC_DIR.rglob('*')) if p.is_file()])
+    # The generator's own code counts as its version, so an edited pylit rebuilds every page
+    code_hash = _hash(*[p.read_bytes() for p in sorted(Path(__file__).parent.rglob('*.py'))])
     from .translate.keys import KEYS_VERSION
-    salt = _hash(__version__, str(KEYS_VERSION), templates.fingerprint(), static_hash, katex,
+    salt = _hash(__version__, code_hash, str(KEYS_VERSION), templates.fingerprint(), static_hash, katex,
                  json.dumps(opts.content_options(), sort_keys=True))
     manifest_path = out_dir / MANIFEST
     previous = _load_manifest(manifest_path, salt)
@@ -391,10 +401,19 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         return module
 
     def title_of(src: SourceFile) -> str:
-        if src.rel in previous and src.rel not in [s.rel for s in stale]:
+        # The title a breadcrumb shows: as built before, or from the source (translated)
+        if src.rel in previous and src not in stale:
             return previous[src.rel].title
         module = parse(src)
-        return page_title(module, Path(src.rel).name, opts.title_md) if module else Path(src.rel).name
+        if module is None:
+            return Path(src.rel).name
+        title = page_title(module, Path(src.rel).name, opts.title_md)
+        if translator is not None:
+            if src.rel not in translations:
+                translations[src.rel] = translator.for_module(src, module)
+            if translations[src.rel] is not None:
+                title = translations[src.rel].title(title)
+        return title
 
     for src in stale:
         parse(src)
@@ -472,12 +491,12 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         translation = translations.get(src.rel)
         if translation is not None:
             title, summary = translation.title(title), translation.summary(summary)
-        math = {}
-        for s in module.sections:
-            for f in find_math(s.docs):
-                key = (f.tex, f.display)
-                if key in rendered:
-                    math[key] = rendered[key]
+        # The formulas of the page: those of the notes and, translated, those the
+        # placeholders stand for (the same TeX, cut out by the key dialect)
+        needed = [(f.tex, f.display) for s in module.sections for f in find_math(s.docs)]
+        if translation is not None:
+            needed += translator.formulas(module)
+        math = {key: rendered[key] for key in needed if key in rendered}
         tasks.append(PageTask(src=src, text=texts[src.rel], module=module, title=title,
                               summary=summary, breadcrumbs=tuple(crumbs), math=math,
                               out_path=out_dir / src.out, site=site, translation=translation,
@@ -503,6 +522,8 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         if src.rel in new:
             rec = new[src.rel]
             rec.key = keys[src.rel]
+            for w in rec.warnings:
+                report.diagnostics.append(Diagnostic(*_split_diagnostic(w)))
             rec.warnings = [str(d) for d in report.diagnostics
                             if d.path == src.rel and d.level == 'warning']
             pages[src.rel] = rec

@@ -168,3 +168,47 @@ def test_changed_english_moves_translation_to_sidecar(write_tree, tmp_path):
     main = json.loads((cache / 'scaler.zh.json').read_text())
     side = json.loads((cache / 'scaler.zh.obsolete.json').read_text())
     assert COMMENT not in main and COMMENT in side
+
+
+def test_breadcrumbs_show_translated_titles(write_tree, tmp_path):
+    root = write_tree({'__init__.py': HOME, 'pkg/__init__.py': '"""\n---\ntitle: Package\nsummary: P.\n---\n"""\n',
+                       'pkg/scaler.py': MODULE})
+    cache = tmp_path / 'cache'
+    write_cache(cache / 'pkg/__init__.zh.json', {'Package': '软件包', 'P.': '包。'})
+    write_cache(cache / '__init__.zh.json', {'Home': '首页'})
+    opts = BuildOptions(out_dir=tmp_path / 'zh', paths=('__init__.py', 'pkg'), root=root, jobs=1,
+                        lang='zh', translate_cache=cache)
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        build(opts, TranslatorFactory)
+    finally:
+        os.chdir(cwd)
+    page = (tmp_path / 'zh/pkg/scaler.html').read_text()
+    assert '>首页</a>' in page and '>软件包</a>' in page
+
+
+def test_chunks_without_words_need_no_translation():
+    from pylit.translate.apply import needs_translation
+    from pylit.translate.status import count_translations
+    ph = '<span translate=no>_^_0_^_</span>'
+    assert not needs_translation(f'<p>{ph} </p>\n')
+    assert not needs_translation(f'<p>5. {ph} </p>\n')
+    assert needs_translation(f'<p>Store {ph} </p>\n')
+    keys = [f'<p>{ph} </p>\n', '<p>Words</p>\n']
+    assert count_translations(keys, {}) == (1, 1, 0)
+
+
+def test_translated_formula_spanning_lines_is_rendered(write_tree, tmp_path):
+    src = '"""\n# T\n\nWe get\n\n$$a_1 +\n  b_2$$\n\nand $x +\n  y$ too.\n"""\n'
+    root = write_tree({'__init__.py': HOME, 'scaler.py': src})
+    cache = tmp_path / 'cache'
+    run(root, tmp_path / 'zh', 'zh', cache)
+    data = json.loads((cache / 'scaler.zh.json').read_text())
+    data = {k: (k.replace('We get', '我们得到').replace('too', '也是') if k.startswith('<h1>') else v)
+            for k, v in data.items()}
+    write_cache(cache / 'scaler.zh.json', data)
+    report = run(root, tmp_path / 'zh', 'zh', cache)
+    assert report.warnings == [] and report.errors == []
+    page = (tmp_path / 'zh/scaler.html').read_text()
+    assert '我们得到' in page and 'math-error' not in page

@@ -72,6 +72,17 @@ def sanitize(html: str) -> str:
                      url_schemes=URL_SCHEMES, link_rel=None, strip_comments=True)
 
 
+def needs_translation(key: str) -> bool:
+    """
+    Whether a key has words to translate. A chunk that is only math, code or an image between
+    tags (`<p>PH0 </p>`) has none: its English form is already right in every language, so it
+    counts as translated as it is.
+    """
+    text = PLACEHOLDER_MARK_RE.sub(' ', _TAG_RE.sub(' ', key))
+    text = re.sub(r'&[#\w]+;', ' ', text)
+    return re.search(r'[^\W\d_]', text) is not None
+
+
 def validate(key: str, value: str) -> str | None:
     """
     `None` if `value` may be used for `key`, otherwise a short reason.

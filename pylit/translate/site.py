@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..page import ui_strings
-from .apply import TranslationWarning, translate_section, translate_text, validate
+from .apply import TranslationWarning, needs_translation, translate_section, translate_text, validate
 from .cache import CacheError, TranslationCache
 from .keys import Fragment, module_chunks, module_keys, summary_key, title_key
 
@@ -157,6 +157,8 @@ class TranslatorFactory:
         for key in keys:
             value = values.get(key, key)
             if value == key:
+                # A chunk of only math or code is right as it is
+                done += not needs_translation(key)
                 continue
             reason = validate(key, value)
             if reason is None:

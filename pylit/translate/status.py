@@ -10,7 +10,8 @@ summary: >
 
 For every module and language we compare the keys the current source produces with the cache:
 
-* **translated**: the value differs from the key and passes `validate`
+* **translated**: the value differs from the key and passes `validate`, or the chunk has no
+  words to translate (only math, code or an image), so its English form is already right
 * **invalid**: the value differs from the key but its placeholders do not match
 * **untranslated**: no entry yet, or the value is the key itself
 * **obsolete**: translations kept in the sidecar, plus real translations in the main file
@@ -28,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..parse import ParseError, decode_source, parse_module
-from .apply import validate
+from .apply import needs_translation, validate
 from .cache import CacheError, TranslationCache, module_path
 from .keys import module_keys
 
@@ -75,7 +76,9 @@ def count_translations(keys: list[str], translations: dict[str, str]) -> tuple[i
     translated = invalid = 0
     for key in keys:
         value = translations.get(key, key)
-        if value != key:
+        if value == key and not needs_translation(key):
+            translated += 1
+        elif value != key:
             if validate(key, value) is None:
                 translated += 1
             else:
@@ -94,7 +97,10 @@ def page_status(keys: list[str], translations: dict[str, str], obsolete: dict[st
     st.obsolete = len(old)
     for key in keys:
         value = translations.get(key, key)
-        if value == key:
+        if value == key and not needs_translation(key):
+            # Only math or code: nothing to translate
+            st.translated += 1
+        elif value == key:
             st.untranslated += 1
             if suggest and old:
                 s = _suggest(key, old)
