@@ -330,29 +330,33 @@ class TranslationCache:
         return False
 
 
-def cache_files(cache_dir: Path | str, lang: str | None = None) -> list[tuple[str, str, Path]]:
-    """
-    The main cache files under `cache_dir` as `(module path, lang, path)`, sorted;
-    only those of `lang` if given. Sidecars are not listed.
-    """
+def _files(cache_dir: Path | str, lang: str | None, suffix: str) -> list[tuple[str, str, Path]]:
+    """The files `<module path>.<lang><suffix>` under `cache_dir`, as `(module path, lang, path)`."""
     cache_dir = Path(cache_dir)
-    out = []
     if not cache_dir.is_dir():
-        return out
-    for p in cache_dir.rglob('*.json'):
+        return []
+    out = []
+    for p in cache_dir.rglob(f'*{suffix}'):
         name = p.name
-        if name.endswith(OBSOLETE_SUFFIX) or name.startswith('.'):
+        if name.startswith('.') or (suffix != OBSOLETE_SUFFIX and name.endswith(OBSOLETE_SUFFIX)):
             continue
-        stem = name[:-len('.json')]
+        stem = name[:-len(suffix)]
         if '.' not in stem:
             continue
         base, file_lang = stem.rsplit('.', 1)
         if lang is not None and file_lang != lang:
             continue
         rel = p.parent.relative_to(cache_dir).as_posix()
-        mod = base if rel == '.' else f'{rel}/{base}'
-        out.append((mod, file_lang, p))
+        out.append((base if rel == '.' else f'{rel}/{base}', file_lang, p))
     return sorted(out)
+
+
+def cache_files(cache_dir: Path | str, lang: str | None = None) -> list[tuple[str, str, Path]]:
+    """
+    The main cache files under `cache_dir` as `(module path, lang, path)`, sorted;
+    only those of `lang` if given. Sidecars are not listed.
+    """
+    return _files(cache_dir, lang, '.json')
 
 
 def retire_orphans(cache_dir: Path | str, lang: str, modules) -> list[tuple[str, SyncResult]]:
@@ -378,21 +382,7 @@ def retire_orphans(cache_dir: Path | str, lang: str, modules) -> list[tuple[str,
 
 def sidecar_files(cache_dir: Path | str, lang: str | None = None) -> list[tuple[str, str, Path]]:
     """The sidecar files under `cache_dir` as `(module path, lang, path)`, sorted."""
-    cache_dir = Path(cache_dir)
-    out = []
-    if not cache_dir.is_dir():
-        return out
-    for p in cache_dir.rglob(f'*{OBSOLETE_SUFFIX}'):
-        stem = p.name[:-len(OBSOLETE_SUFFIX)]
-        if '.' not in stem:
-            continue
-        base, file_lang = stem.rsplit('.', 1)
-        if lang is not None and file_lang != lang:
-            continue
-        rel = p.parent.relative_to(cache_dir).as_posix()
-        mod = base if rel == '.' else f'{rel}/{base}'
-        out.append((mod, file_lang, p))
-    return sorted(out)
+    return _files(cache_dir, lang, OBSOLETE_SUFFIX)
 
 
 def languages(cache_dir: Path | str) -> list[str]:
