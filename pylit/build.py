@@ -167,7 +167,7 @@ def render_pages(tasks: list[PageTask], template_dir: str | None) -> list[tuple[
     from markupsafe import Markup
     from .highlight import highlight_lines
     from .notes import NotesRenderer, math_error_html
-    from .page import Link, PageContext, PageSection, Templates
+    from .page import LANGUAGE_NAMES, Link, PageContext, PageSection, Templates
     from .write import write_atomic
 
     templates = Templates(Path(template_dir) if template_dir else None)
@@ -188,14 +188,12 @@ def render_pages(tasks: list[PageTask], template_dir: str | None) -> list[tuple[
         notes = NotesRenderer(render_math)
         lines = highlight_lines(t.text)
         sections = []
-        translated = 0
         for i, s in enumerate(t.module.sections):
             if t.site['remove_empty_sections'] and s.is_empty:
                 continue
             html = None
             if t.translation is not None:
                 html = t.translation.section_html(s, render_math)
-                translated += html is not None
             if html is None:
                 html = notes.render(s.docs)
             sections.append(PageSection(anchor=f'section-{i}', notes=Markup(html),
@@ -211,7 +209,6 @@ def render_pages(tasks: list[PageTask], template_dir: str | None) -> list[tuple[
             lang_prefix = '' if lang == 'en' else f'{lang}/'
             own_root = '' if site['lang'] == 'en' else '../'
             href_rel = f'{root}{own_root}{lang_prefix}{out}'
-            from .page import LANGUAGE_NAMES
             languages.append({'lang': lang, 'name': LANGUAGE_NAMES.get(lang, lang),
                               'href': href_rel, 'current': lang == site['lang']})
             if site['site_url']:
@@ -400,41 +397,28 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         parsed[src.rel] = module
         return module
 
-    def title_of(src: SourceFile) -> str:
-        # The title a breadcrumb shows: as built before, or from the source (translated)
-        if src.rel in previous and src not in stale:
-            return previous[src.rel].title
-        module = parse(src)
-        if module is None:
-            return Path(src.rel).name
-        title = page_title(module, Path(src.rel).name, opts.title_md)
-        if translator is not None:
-            if src.rel not in translations:
-                translations[src.rel] = translator.for_module(src, module)
-            if translations[src.rel] is not None:
-                title = translations[src.rel].title(title)
-        return title
-
     for src in stale:
         parse(src)
+    ready = [src for src in stale if src.rel in parsed]
 
-    # Render every distinct formula of the stale pages once
+    # The formulas of each stale page: those of its notes and, translated, those the
+    # placeholders stand for (the same TeX, cut out by the key dialect)
     from .notes import find_math
-    formulas: dict[tuple[str, bool], None] = {}
+    page_math: dict[str, list[tuple[str, bool]]] = {}
     where: dict[tuple[str, bool], list] = {}
-    for src in stale:
-        module = parsed.get(src.rel)
-        if module is None:
-            continue
+    for src in ready:
+        module = parsed[src.rel]
+        needed = []
         for s in module.sections:
             for f in find_math(s.docs):
-                formulas.setdefault((f.tex, f.display), None)
+                needed.append((f.tex, f.display))
                 where.setdefault((f.tex, f.display), []).append((src.rel, s.line_of(f.start)))
         if translator is not None:
-            # The placeholders of translated chunks are filled with these
-            for key in translator.formulas(module):
-                formulas.setdefault(key, None)
-                where.setdefault(key, [])
+            needed += translator.formulas(module)
+        page_math[src.rel] = needed
+
+    # Render every distinct formula once
+    formulas = list(dict.fromkeys(key for needed in page_math.values() for key in needed))
     rendered: dict[tuple[str, bool], tuple] = {}
     if formulas:
         if math_setup_error:
@@ -442,37 +426,38 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         else:
             from .mathrender import KatexPool
             jobs = opts.jobs or os.cpu_count() or 1
-            todo = list(formulas)
-            with KatexPool(node_modules, processes=min(jobs, max(1, len(todo) // 200))) as pool:
-                for key, r in zip(todo, pool.render(todo)):
+            with KatexPool(node_modules, processes=min(jobs, max(1, len(formulas) // 200))) as pool:
+                for key, r in zip(formulas, pool.render(formulas)):
                     rendered[key] = (r.html, r.error)
                     if r.error:
                         message = katex_message(r.error)
-                        for rel, line in where[key]:
+                        for rel, line in where.get(key, []):
                             report.diagnostics.append(Diagnostic(rel, line, 'warning', f'KaTeX cannot render {key[0][:60]!r}: {message}; fix the TeX'))
     report.formulas = len(formulas)
 
     # The translations of the stale pages (this also brings their cache files up to date)
-    translations = {}
-    if translator is not None:
-        for src in stale:
-            if parsed.get(src.rel) is not None:
-                translations[src.rel] = translator.for_module(src, parsed[src.rel])
+    translations = {src.rel: translator.for_module(src, parsed[src.rel]) for src in ready} if translator else {}
+
+    def heading(src: SourceFile) -> tuple[str, str | None]:
+        """The title and summary a page shows: as built before, or from its source (translated)."""
+        if src.rel in failed:
+            return Path(src.rel).name, None
+        if src.rel not in parsed:
+            return previous[src.rel].title, previous[src.rel].summary
+        module = parsed[src.rel]
+        title, summary = page_title(module, Path(src.rel).name, opts.title_md), module.summary
+        translation = translations.get(src.rel)
+        if translation is not None:
+            title, summary = translation.title(title), translation.summary(summary)
+        return title, summary
 
     # The home page lists every page with its summary
     site_pages = []
     if home is not None and home in stale:
         for src in sources:
-            module = parse(src) if (src in stale or src.rel not in previous) else None
             if src.rel in failed:
                 continue
-            if module is not None:
-                title, summary = page_title(module, Path(src.rel).name, opts.title_md), module.summary
-                if translations.get(src.rel) is not None:
-                    title = translations[src.rel].title(title)
-                    summary = translations[src.rel].summary(summary)
-            else:
-                title, summary = previous[src.rel].title, previous[src.rel].summary
+            title, summary = heading(src)
             site_pages.append({'out': src.out, 'rel': src.rel, 'folder': src.folder,
                                'is_index': src.is_index, 'title': title, 'summary': summary,
                                'depth': src.out.count('/')})
@@ -481,25 +466,13 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
     site = {'remove_empty_sections': opts.remove_empty_sections, 'repo_url': opts.repo_url,
             'site_url': opts.site_url, 'lang': opts.lang, 'languages': list(opts.languages)}
     tasks = []
-    for src in stale:
-        module = parsed.get(src.rel)
-        if module is None:
-            continue
-        crumbs = [(title_of(p), relative_href(src.out, p.out)) for p in parents(src)]
-        title = page_title(module, Path(src.rel).name, opts.title_md)
-        summary = module.summary
-        translation = translations.get(src.rel)
-        if translation is not None:
-            title, summary = translation.title(title), translation.summary(summary)
-        # The formulas of the page: those of the notes and, translated, those the
-        # placeholders stand for (the same TeX, cut out by the key dialect)
-        needed = [(f.tex, f.display) for s in module.sections for f in find_math(s.docs)]
-        if translation is not None:
-            needed += translator.formulas(module)
-        math = {key: rendered[key] for key in needed if key in rendered}
-        tasks.append(PageTask(src=src, text=texts[src.rel], module=module, title=title,
+    for src in ready:
+        title, summary = heading(src)
+        crumbs = [(heading(p)[0], relative_href(src.out, p.out)) for p in parents(src)]
+        math = {key: rendered[key] for key in page_math[src.rel] if key in rendered}
+        tasks.append(PageTask(src=src, text=texts[src.rel], module=parsed[src.rel], title=title,
                               summary=summary, breadcrumbs=tuple(crumbs), math=math,
-                              out_path=out_dir / src.out, site=site, translation=translation,
+                              out_path=out_dir / src.out, site=site, translation=translations.get(src.rel),
                               site_pages=tuple(site_pages) if src is home else ()))
     jobs = max(1, opts.jobs or os.cpu_count() or 1)
     template_dir = str(opts.template_dir) if opts.template_dir else None
