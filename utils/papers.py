@@ -30,9 +30,10 @@ import re
 import sys
 from pathlib import Path
 
+from pylit.build import MANIFEST
 from pylit.write import write_atomic
 
-MANIFEST = '.pylit-manifest.json'
+
 ARXIV_LINK = re.compile(r'''href\s*=\s*["']https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/([^"'#?\s<>]+)''', re.I)
 NEW_ID = re.compile(r'^(\d{4}\.\d{4,5})(?:v\d+)?$')
 OLD_ID = re.compile(r'^([a-z][a-z.\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$', re.I)

@@ -29,9 +29,10 @@ import sys
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from pylit.build import MANIFEST
 from pylit.write import write_atomic
 
-MANIFEST = '.pylit-manifest.json'
+
 
 
 class SitemapError(Exception):
