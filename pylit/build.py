@@ -56,6 +56,7 @@ class BuildOptions:
     languages: tuple[str, ...] = ()
     translate_cache: Path | None = None
     translate_cache_url: str | None = None
+    write_caches: bool = True  # False: translated builds read the caches but never write them (preview)
 
     def content_options(self) -> dict:
         """The options that change what a page contains."""

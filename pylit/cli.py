@@ -36,6 +36,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument('--translate_cache', metavar='DIR', help='folder of the translation cache (with --translate)')
     p.add_argument('--translate_cache_url', metavar='URL',
                    help='URL of the translation cache folder on the repository host, linked from translated pages')
+    p.add_argument('--no_write_caches', action='store_true',
+                   help='read the translation caches as they are and write nothing (the live preview)')
     p.add_argument('-q', '--quiet', action='store_true', help='print only problems')
     return p
 
@@ -61,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                         strict=args.strict, jobs=args.jobs, repo_url=args.repo_url,
                         site_url=args.site_url, lang=args.translate or 'en', languages=languages,
                         translate_cache=Path(args.translate_cache) if args.translate_cache else None,
-                        translate_cache_url=args.translate_cache_url)
+                        translate_cache_url=args.translate_cache_url,
+                        write_caches=not args.no_write_caches)
     factory = None
     if args.translate:
         from .translate.site import TranslatorFactory

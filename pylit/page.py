@@ -8,7 +8,9 @@ everything else (titles, summaries, URLs) is escaped.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,24 +19,50 @@ from markupsafe import Markup
 
 DEFAULT_TEMPLATES = Path(__file__).parent / 'templates'
 
-# The few words of the page frame, per language
-UI = {
-    'en': {'source': 'View source', 'languages': 'Languages', 'link_to_section': 'Link to this section',
-           'help_translate': 'Help translate this page', 'home': 'Home',
-           'translated': '{percent}% of this page is translated'},
-    'zh': {'source': '查看源代码', 'languages': '语言', 'link_to_section': '链接到本节',
-           'help_translate': '帮助翻译本页', 'home': '首页',
-           'translated': '本页已翻译 {percent}%'},
-    'ja': {'source': 'ソースを見る', 'languages': '言語', 'link_to_section': 'この節へのリンク',
-           'help_translate': 'このページの翻訳に協力する', 'home': 'ホーム',
-           'translated': 'このページの {percent}% が翻訳済みです'},
-}
+MESSAGES_DIR = Path(__file__).parent / 'messages'
 
-LANGUAGE_NAMES = {'en': 'English', 'zh': '中文', 'ja': '日本語'}
+
+@functools.lru_cache(maxsize=None)
+def _messages(lang: str) -> dict:
+    """The page-frame strings of one language from `pylit/messages/<lang>.json` (`{}` if none)."""
+    path = MESSAGES_DIR / f'{lang}.json'
+    if lang != Path(lang).name or not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding='utf-8'))
 
 
 def ui_strings(lang: str) -> dict:
-    return {**UI['en'], **UI.get(lang, {})}
+    """
+    The few words of the page frame in `lang` (`zh_CN` counts as zh): its message file over
+    the English one, so a string not yet translated shows in English.
+    """
+    from .languages import get
+    known = get(lang)
+    code = known.code if known else lang
+    return {**_messages('en'), **_messages(code)}
+
+
+class _LanguageNames(dict):
+    """`LANGUAGE_NAMES[code]`: a language's name in its own script, from `pylit.languages`."""
+
+    def __missing__(self, code):
+        from .languages import get
+        lang = get(code)
+        if lang is None:
+            raise KeyError(code)
+        return lang.name
+
+    def get(self, code, default=None):
+        try:
+            return self[code]
+        except KeyError:
+            return default
+
+
+LANGUAGE_NAMES = _LanguageNames()
+
+# Kept for code that reads the strings directly: English and every language with a message file
+UI = {p.stem: _messages(p.stem) for p in sorted(MESSAGES_DIR.glob('*.json'))}
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,8 @@ class Builder:
         out = self.docs if lang == 'en' else self.docs / lang
         args = [sys.executable, '-m', 'pylit', *self.flags, '-q']
         if lang != 'en':
-            args += ['--translate', lang, '--translate_cache', str(self.translate_cache.resolve())]
+            # The preview never writes the caches: new chunks show in English (issue 15)
+            args += ['--translate', lang, '--translate_cache', str(self.translate_cache.resolve()), '--no_write_caches']
         args += ['-d', str(out.resolve()), *self._entries()]
         env = dict(os.environ)
         # The pylit being edited is the one that runs

@@ -37,8 +37,9 @@ def test_sync_writes_exact_format_and_identity_values(tmp_path):
     c = TranslationCache(tmp_path, 'm', 'zh')
     r = c.sync(['b’', 'a', 'a'])
     assert r.added == 2 and r.written
-    text = c.path.read_text()
-    assert text == '{\n "a": "a",\n "b\\u2019": "b\\u2019"\n}'
+    text = c.path.read_text(encoding='utf-8')
+    # UTF-8, readable (issue 15); the layout and order of the reference tool
+    assert text == '{\n "a": "a",\n "b’": "b’"\n}'
     assert r.translations == {'b’': 'b’', 'a': 'a'}
 
 

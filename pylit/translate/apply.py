@@ -12,10 +12,18 @@ A translation is only used when its placeholders are exactly those of its key: t
 numbers, each as often, in any order (a translator may reorder them). Anything else would drop
 or duplicate a formula, so that chunk falls back to English and the build gets a warning.
 
-Whatever a cache file holds, it goes through an allowlist sanitizer (`nh3`) before it reaches
-a page: no `<script>`, `<style>`, event-handler attributes, `javascript:` URLs or iframes.
-The math and code that fill the placeholders are rendered from the current source *after*
-sanitising, so they are never altered by it.
+The check runs on *parsed* HTML (`html.parser`), not on patterns: each placeholder must be a
+whole `<span translate=no>_^_N_^_</span>` element standing in text. A mark inside a tag or an
+attribute value (`<img alt="<span translate=no>_^_0_^_</span>">`), inside a comment, or bare
+in the text is refused, because filling it with the formula's HTML there could turn text into
+markup. `status`, `import-po` and the build all use this one check.
+
+Filling happens in three steps. The exact placeholder elements the parser found are swapped
+for inert text; the translation is then sanitised with an allowlist (`nh3`: no `<script>`,
+`<style>`, event-handler attributes, `javascript:` URLs or iframes); the inert text is replaced
+by the math and code rendered from the current source; and the result is sanitised again with
+an allowlist that adds only the markup of KaTeX and Pygments. Nothing a cache file holds can put
+script on a page.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from html import escape
+from html.parser import HTMLParser
 from typing import Callable
 
 import nh3
@@ -47,10 +57,114 @@ ALLOWED_ATTRIBUTES = {
 }
 URL_SCHEMES = {'http', 'https', 'mailto'}
 
-# A placeholder after sanitising (the sanitizer quotes the attribute), or a bare mark
-_FILLED_RE = re.compile(r'<span translate="no">_\^_(\d+)_\^_</span>|_\^_(\d+)_\^_')
-# A tag, to find placeholders that a translation put inside one
+# Any placeholder mark, wherever it stands
+_MARK_RE = re.compile(r'_\^_(\d+)_\^_')
+# A tag, to see which words a key has (`needs_translation`)
 _TAG_RE = re.compile(r'<[^<>]*>')
+# Inert text that stands for placeholder element i while the translation is sanitised
+_SENTINEL = '\ue000{}\ue001'.format
+_SENTINEL_RE = re.compile('\ue000(\\d+)\ue001')
+
+# What may be on the page after filling: the translator's allowlist plus the markup of the
+# fragments we render ourselves (KaTeX's HTML, MathML and SVG, Pygments' spans). Filled HTML
+# goes through the sanitizer again with this list, so nothing script-capable reaches a page
+# even if a fragment or the filling went wrong.
+_MATHML_TAGS = {
+    'math', 'semantics', 'annotation', 'annotation-xml', 'mrow', 'mi', 'mn', 'mo', 'ms', 'mtext',
+    'mspace', 'msub', 'msup', 'msubsup', 'mfrac', 'msqrt', 'mroot', 'mover', 'munder',
+    'munderover', 'mtable', 'mtr', 'mtd', 'mlabeledtr', 'mstyle', 'mpadded', 'mphantom',
+    'menclose', 'merror', 'mglyph',
+}
+_SVG_TAGS = {'svg', 'path', 'line', 'rect', 'g'}
+FILLED_TAGS = ALLOWED_TAGS | _MATHML_TAGS | _SVG_TAGS
+FILLED_ATTRIBUTES = {
+    **ALLOWED_ATTRIBUTES,
+    '*': {'class', 'style', 'title', 'aria-hidden', 'aria-label', 'role', 'id', 'xmlns',
+          'width', 'height', 'display', 'encoding', 'mathvariant', 'accent', 'accentunder',
+          'stretchy', 'fence', 'separator', 'lspace', 'rspace', 'minsize', 'maxsize',
+          'symmetric', 'largeop', 'movablelimits', 'linethickness', 'columnalign',
+          'columnspacing', 'rowspacing', 'columnlines', 'rowlines', 'frame', 'framespacing',
+          'scriptlevel', 'displaystyle', 'depth', 'voffset', 'notation', 'viewBox',
+          'preserveAspectRatio', 'd', 'x', 'y', 'x1', 'y1', 'x2', 'y2', 'stroke-width'},
+}
+
+
+class _PlaceholderScan(HTMLParser):
+    """
+    Find the placeholder elements of a translation on parsed HTML.
+
+    A placeholder is a `<span translate=no>` element whose only content is its mark
+    `_^_N_^_`. It must stand in text content: a mark inside a tag, an attribute value, a
+    comment or outside its element is reported in `problems`, and is never filled.
+    `found` lists `(N, start, end)` with the offsets of each whole element in the text.
+    """
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.text = text
+        self.line_starts = [0] + [i + 1 for i, c in enumerate(text) if c == '\n']
+        self.found: list[tuple[int, int, int]] = []
+        self.problems: list[str] = []
+        self._open: int | None = None
+        self._data = ''
+        self.feed(text)
+        self.close()
+        if self._open is not None:
+            self.problems.append('a placeholder element is not closed')
+
+    def _offset(self) -> int:
+        line, col = self.getpos()
+        return self.line_starts[line - 1] + col
+
+    def _check_tag(self, tag, attrs):
+        raw = self.get_starttag_text() or tag
+        if _MARK_RE.search(raw) or any(_MARK_RE.search(v or '') for _, v in attrs):
+            self.problems.append('a placeholder is inside a tag or an attribute value; '
+                                 'put it in the text')
+            return False
+        return True
+
+    def handle_starttag(self, tag, attrs):
+        if self._open is not None:
+            self.problems.append('a placeholder element may hold only its mark _^_N_^_')
+            self._open = None
+        if not self._check_tag(tag, attrs):
+            return
+        if tag == 'span' and [(k, (v or '').lower()) for k, v in attrs] == [('translate', 'no')]:
+            self._open = self._offset()
+            self._data = ''
+
+    def handle_startendtag(self, tag, attrs):
+        if self._open is not None:
+            self.problems.append('a placeholder element may hold only its mark _^_N_^_')
+            self._open = None
+        self._check_tag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if self._open is None:
+            return
+        start, self._open = self._open, None
+        m = _MARK_RE.fullmatch(self._data)
+        if tag != 'span' or m is None:
+            self.problems.append('a placeholder element may hold only its mark _^_N_^_')
+            return
+        pos = self._offset()
+        end = self.text.find('>', pos)
+        self.found.append((int(m.group(1)), start, end + 1))
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._data += data
+        elif _MARK_RE.search(data):
+            n = _MARK_RE.search(data).group(1)
+            self.problems.append(f'the mark _^_{n}_^_ stands outside its element; '
+                                 f'write it as <span translate=no>_^_{n}_^_</span>')
+
+    def _hidden(self, data):
+        if _MARK_RE.search(data or ''):
+            self.problems.append('a placeholder is inside a comment or a declaration')
+
+    handle_comment = handle_decl = handle_pi = unknown_decl = _hidden
 
 
 @dataclass(frozen=True)
@@ -72,6 +186,12 @@ def sanitize(html: str) -> str:
                      url_schemes=URL_SCHEMES, link_rel=None, strip_comments=True)
 
 
+def sanitize_filled(html: str) -> str:
+    """Sanitise HTML after its placeholders were filled (allows our math and code markup)."""
+    return nh3.clean(html, tags=FILLED_TAGS, attributes=FILLED_ATTRIBUTES,
+                     url_schemes=URL_SCHEMES, link_rel=None, strip_comments=True)
+
+
 def needs_translation(key: str) -> bool:
     """
     Whether a key has words to translate. A chunk that is only math, code or an image between
@@ -83,17 +203,22 @@ def needs_translation(key: str) -> bool:
     return re.search(r'[^\W\d_]', text) is not None
 
 
-def validate(key: str, value: str) -> str | None:
-    """
-    `None` if `value` may be used for `key`, otherwise a short reason.
-
-    The placeholders of the value must be exactly those of the key, and none may sit inside
-    a tag (where filling it with HTML would break the markup).
-    """
+def _check(key: str, value: str) -> tuple[str | None, list]:
+    """`(reason, placeholder elements)` of `value` as a translation of `key`."""
     if not value.strip() and key.strip():
-        return 'the translation is empty'
+        return 'the translation is empty', []
+    if '\ue000' in value or '\ue001' in value:
+        return 'the translation holds a reserved character (U+E000 or U+E001)', []
     want = Counter(int(n) for n in PLACEHOLDER_MARK_RE.findall(key))
-    got = Counter(int(n) for n in PLACEHOLDER_MARK_RE.findall(value))
+    if not want and not _MARK_RE.search(value):
+        return None, []
+    try:
+        scan = _PlaceholderScan(value)
+    except (RecursionError, AssertionError) as e:  # pragma: no cover - defensive
+        return f'cannot parse the HTML: {e}', []
+    if scan.problems:
+        return scan.problems[0], []
+    got = Counter(n for n, _, _ in scan.found)
     if want != got:
         missing = sorted((want - got).elements())
         extra = sorted((got - want).elements())
@@ -102,27 +227,49 @@ def validate(key: str, value: str) -> str | None:
             parts.append('missing placeholder ' + ', '.join(f'_^_{n}_^_' for n in missing))
         if extra:
             parts.append('unknown or repeated placeholder ' + ', '.join(f'_^_{n}_^_' for n in extra))
-        return '; '.join(parts)
-    for m in _TAG_RE.finditer(value):
-        if PLACEHOLDER_MARK_RE.search(m.group(0)):
-            return 'a placeholder is inside a tag'
-    return None
+        return '; '.join(parts), []
+    return None, scan.found
 
 
-def _fill(html: str, fragments: tuple[Fragment, ...], render_fragment) -> str | None:
-    """Replace each placeholder by its rendered fragment; `None` if one is unknown."""
-    bad = False
+def validate(key: str, value: str) -> str | None:
+    """
+    `None` if `value` may be used for `key`, otherwise a short reason.
 
-    def one(m):
-        nonlocal bad
-        n = int(m.group(1) if m.group(1) is not None else m.group(2))
-        if n >= len(fragments):
-            bad = True
-            return ''
-        return render_fragment(fragments[n])
+    The check runs on parsed HTML: every placeholder of the key must appear exactly once as a
+    `<span translate=no>_^_N_^_</span>` element in text content (in any order); a mark inside a
+    tag, an attribute value or a comment, or outside its element, makes the value invalid.
+    """
+    return _check(key, value)[0]
 
-    out = _FILLED_RE.sub(one, html)
-    return None if bad else out
+
+def fill(key: str, value: str, fragments, render_fragment) -> tuple[str | None, str | None]:
+    """
+    `(html, None)`: `value` sanitised, each placeholder element replaced by its rendered
+    fragment, and the result sanitised again; or `(None, reason)` when it cannot be used.
+
+    Only the exact placeholder elements found by `validate` are filled: they are swapped for
+    inert text before sanitising, so the sanitizer can neither move one into an attribute nor
+    be fooled by one, and the filled HTML is sanitised once more.
+    """
+    reason, found = _check(key, value)
+    if reason is not None:
+        return None, reason
+    parts, last = [], 0
+    numbers = []
+    for i, (n, start, end) in enumerate(sorted(found, key=lambda f: f[1])):
+        parts.append(value[last:start])
+        parts.append(_SENTINEL(i))
+        numbers.append(n)
+        last = end
+    parts.append(value[last:])
+    clean = sanitize(''.join(parts))
+    seen = Counter(int(i) for i in _SENTINEL_RE.findall(clean))
+    if seen != Counter(range(len(numbers))):
+        return None, 'the sanitizer removed a placeholder (is it inside a tag that is not allowed?)'
+    if any(n >= len(fragments) for n in numbers):
+        return None, 'a placeholder has no math or code in the current source'
+    filled = _SENTINEL_RE.sub(lambda m: render_fragment(fragments[numbers[int(m.group(1))]]), clean)
+    return sanitize_filled(filled), None
 
 
 def translate_section(section, translations: dict[str, str],
@@ -145,18 +292,15 @@ def translate_section(section, translations: dict[str, str],
         value = translations.get(chunk.key, chunk.key)
         html = None
         if value != chunk.key:
-            reason = validate(chunk.key, value)
-            if reason is None:
-                clean = sanitize(value)
-                if Counter(PLACEHOLDER_MARK_RE.findall(clean)) != Counter(PLACEHOLDER_MARK_RE.findall(value)):
-                    reason = 'the sanitizer removed a placeholder (is it inside a tag that is not allowed?)'
-                else:
-                    html = _fill(clean, chunk.fragments, render_fragment)
+            html, reason = fill(chunk.key, value, chunk.fragments, render_fragment)
             if reason is not None and warnings is not None:
                 warnings.append(TranslationWarning(cache_file, chunk.key, reason))
             used |= html is not None
         if html is None:
-            html = _fill(sanitize(chunk.key), chunk.fragments, render_fragment)
+            html, _ = fill(chunk.key, chunk.key, chunk.fragments, render_fragment)
+        if html is None:
+            # A key we cannot fill (never expected): its text, escaped, rather than nothing
+            html = '<p>' + escape(_TAG_RE.sub('', chunk.key)) + '</p>'
         parts.append(html)
     return ''.join(parts) if used else None
 

@@ -36,6 +36,11 @@ from pathlib import Path
 from ..write import write_atomic as _write_atomic
 
 OBSOLETE_SUFFIX = '.obsolete.json'
+# Beside a cache file: fuzzy translations from a PO file (not used by the build, kept for the
+# translator) and translator comments from a PO file
+FUZZY_SUFFIX = '.fuzzy.json'
+COMMENTS_SUFFIX = '.comments.json'
+SIDE_SUFFIXES = (OBSOLETE_SUFFIX, FUZZY_SUFFIX, COMMENTS_SUFFIX)
 
 
 class CacheError(Exception):
@@ -53,9 +58,31 @@ class CacheError(Exception):
                 f'(fix the file; it was left unchanged)')
 
 
+class CacheWriteError(CacheError):
+    """A cache file that could not be written (a read-only folder, a full disk)."""
+
+    def __str__(self):
+        return (f'{self.path}: cannot write the cache file: {self.message} '
+                f'(make the folder writable; nothing was lost)')
+
+
 def dumps(obj: dict[str, str]) -> str:
-    """The exact serialization of a cache file (no trailing newline)."""
+    """
+    The exact serialization of a cache file (no trailing newline): the reference tool's layout,
+    but written as UTF-8 text (`ensure_ascii=False`) so that translators and reviewers read real
+    text. A file in the escaped form holds the same JSON value, so it loads the same.
+    """
+    return json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False)
+
+
+def escaped_dumps(obj: dict[str, str]) -> str:
+    """The reference tool's escaped form (`\\uXXXX`), which still loads and counts as in sync."""
     return json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=True)
+
+
+def in_form(text: str, data: dict[str, str]) -> bool:
+    """Whether a cache file's text is exactly how we write it (or the reference's escaped form)."""
+    return text == dumps(data) or text == escaped_dumps(data)
 
 
 def _position(text: str, index: int) -> tuple[int, int]:
@@ -70,21 +97,52 @@ def parse_cache_text(text: str, path: Path | str) -> dict[str, str]:
 
     Raises `CacheError` with the line and column of the first problem.
     """
+    duplicates = []
+
+    def pairs(items):
+        obj = {}
+        for k, v in items:
+            if k in obj:
+                duplicates.append(k)
+            obj[k] = v
+        return obj
+
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as e:
         raise CacheError(path, e.lineno, e.colno, f'not valid JSON: {e.msg}') from None
+    except RecursionError:
+        raise CacheError(path, 1, 1, 'nested too deeply; a cache file is one flat object '
+                                     '{"key": "translation", ...}') from None
     if not isinstance(data, dict):
         start = len(text) - len(text.lstrip())
         raise CacheError(path, *_position(text, start),
                          f'expected a JSON object {{"key": "translation", ...}}, found {type(data).__name__}')
+    if duplicates:
+        index = _value_index(text, duplicates[0])
+        raise CacheError(path, *_position(text, index),
+                         f'the key {_short(duplicates[0])!r} occurs more than once; keep one of its '
+                         f'translations and delete the other')
     bad = [k for k, v in data.items() if not isinstance(v, str)]
     if bad:
         index = _value_index(text, bad[0])
         kind = type(data[bad[0]]).__name__ if data[bad[0]] is not None else 'null'
         raise CacheError(path, *_position(text, index),
                          f'the value of {_short(bad[0])!r} is {kind}, not a string')
+    for k, v in data.items():
+        for text_ in (k, v):
+            m = _SURROGATE_RE.search(text_)
+            if m:
+                index = _value_index(text, k)
+                where = 'key' if text_ is k else 'value'
+                raise CacheError(path, *_position(text, index),
+                                 f'the {where} of {_short(k)!r} holds a lone surrogate escape '
+                                 f'(\\u{ord(m.group(0)):04x}) that is not a character; '
+                                 f'write the character itself')
     return data
+
+
+_SURROGATE_RE = re.compile('[\ud800-\udfff]')
 
 
 def _value_index(text: str, wanted: str) -> int:
@@ -123,6 +181,8 @@ def read_cache_file(path: Path) -> dict[str, str] | None:
         data = path.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as e:
+        raise CacheError(path, 0, 0, f'cannot read the file: {e.strerror or e}') from None
     try:
         text = data.decode('utf-8-sig')
     except UnicodeDecodeError as e:
@@ -132,15 +192,24 @@ def read_cache_file(path: Path) -> dict[str, str] | None:
 
 
 def write_atomic(path: Path, text: str) -> bool:
-    """Write a cache file atomically and durably; `False` when it already holds `text`."""
-    return _write_atomic(path, text, durable=True)
+    """
+    Write a cache file atomically and durably; `False` when it already holds `text`.
+    Raises `CacheWriteError` (one line) when the file or its folder cannot be written.
+    """
+    try:
+        return _write_atomic(path, text, durable=True)
+    except OSError as e:
+        raise CacheWriteError(path, 0, 0, e.strerror or str(e)) from None
 
 
 @contextlib.contextmanager
 def folder_lock(folder: Path):
     """An exclusive `flock` on a folder: one writer at a time for the cache files in it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder, os.O_RDONLY)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError as e:
+        raise CacheWriteError(folder, 0, 0, e.strerror or str(e)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -209,6 +278,8 @@ class TranslationCache:
         self.lang = lang
         self.path = self.cache_dir / f'{module}.{lang}.json'
         self.obsolete_path = self.cache_dir / f'{module}.{lang}{OBSOLETE_SUFFIX}'
+        self.fuzzy_path = self.cache_dir / f'{module}.{lang}{FUZZY_SUFFIX}'
+        self.comments_path = self.cache_dir / f'{module}.{lang}{COMMENTS_SUFFIX}'
 
     def __repr__(self):
         return f'TranslationCache({str(self.path)!r})'
@@ -221,46 +292,90 @@ class TranslationCache:
         """The entries of the sidecar (`{}` if it does not exist); raises `CacheError`."""
         return read_cache_file(self.obsolete_path) or {}
 
+    def load_fuzzy(self) -> dict[str, str]:
+        """Fuzzy translations kept from a PO file (`{}` if none); raises `CacheError`."""
+        return read_cache_file(self.fuzzy_path) or {}
+
+    def load_comments(self) -> dict[str, str]:
+        """Translator comments kept from a PO file (`{}` if none); raises `CacheError`."""
+        return read_cache_file(self.comments_path) or {}
+
+    def save_notes(self, fuzzy: dict[str, str], comments: dict[str, str]) -> bool:
+        """Merge fuzzy translations and translator comments into their files (empty ones are removed)."""
+        written = False
+        with self.lock():
+            for path, add in ((self.fuzzy_path, fuzzy), (self.comments_path, comments)):
+                old = read_cache_file(path) or {}
+                new = {**old, **{k: v for k, v in add.items() if v}}
+                for k, v in add.items():
+                    if not v:
+                        new.pop(k, None)
+                if new == old:
+                    continue
+                if new:
+                    written |= write_atomic(path, dumps(new))
+                elif path.exists():
+                    path.unlink()
+                    written = True
+        return written
+
     def lock(self):
         return folder_lock(self.path.parent)
 
-    def sync(self, current_keys) -> SyncResult:
+    def sync(self, current_keys, write: bool = True) -> SyncResult:
         """
         Rewrite the main file with exactly `current_keys`, keeping existing values.
 
         A new key maps to itself, or to its translation from the sidecar. A dropped key with
         a real translation moves to the sidecar. Raises `CacheError` (writing nothing) if
-        either file is malformed.
+        either file is malformed, and `CacheWriteError` if it cannot be written (its `result`
+        then holds the translations, so a build can still use them).
+
+        With `write=False` (the live preview) nothing is written: the result holds what the
+        file would hold, and the files stay exactly as they are.
         """
+        if not write:
+            return self._merge(current_keys, self.load(), self.load_obsolete())[0]
         with self.lock():
             main = self.load()
             side = self.load_obsolete()
-            result = SyncResult(translations={})
-            new = {}
-            side_before = dict(side)
-            for key in current_keys:
-                if key in new:
-                    continue
-                value = main.get(key)
-                old = side.pop(key, None)
-                if value is None:
-                    result.added += 1
-                    value = key
-                if value == key and old is not None and old != key:
-                    value = old
-                    result.restored.append(key)
-                new[key] = value
-            for key, value in main.items():
-                if key in new:
-                    continue
-                if value != key:
-                    side[key] = value
-                    result.obsoleted.append(key)
-                else:
-                    result.dropped += 1
-            result.translations = new
-            result.written = self._write(new, side, side_before)
+            result, side, side_before = self._merge(current_keys, main, side)
+            try:
+                result.written = self._write(result.translations, side, side_before)
+            except CacheWriteError as e:
+                e.result = result
+                raise
             return result
+
+    @staticmethod
+    def _merge(current_keys, main: dict, side: dict):
+        """The new main file and sidecar for `current_keys` (nothing is written)."""
+        side = dict(side)
+        result = SyncResult(translations={})
+        new = {}
+        side_before = dict(side)
+        for key in current_keys:
+            if key in new:
+                continue
+            value = main.get(key)
+            old = side.pop(key, None)
+            if value is None:
+                result.added += 1
+                value = key
+            if value == key and old is not None and old != key:
+                value = old
+                result.restored.append(key)
+            new[key] = value
+        for key, value in main.items():
+            if key in new:
+                continue
+            if value != key:
+                side[key] = value
+                result.obsoleted.append(key)
+            else:
+                result.dropped += 1
+        result.translations = new
+        return result, side, side_before
 
     def retire(self) -> SyncResult:
         """The source module is gone: move its real translations to the sidecar, delete the main file."""
@@ -325,7 +440,10 @@ class TranslationCache:
         if side:
             return write_atomic(self.obsolete_path, dumps(side))
         if self.obsolete_path.exists():
-            self.obsolete_path.unlink()
+            try:
+                self.obsolete_path.unlink()
+            except OSError as e:
+                raise CacheWriteError(self.obsolete_path, 0, 0, e.strerror or str(e)) from None
             return True
         return False
 
@@ -338,7 +456,7 @@ def _files(cache_dir: Path | str, lang: str | None, suffix: str) -> list[tuple[s
     out = []
     for p in cache_dir.rglob(f'*{suffix}'):
         name = p.name
-        if name.startswith('.') or (suffix != OBSOLETE_SUFFIX and name.endswith(OBSOLETE_SUFFIX)):
+        if name.startswith('.') or any(name.endswith(x) for x in SIDE_SUFFIXES if x != suffix):
             continue
         stem = name[:-len(suffix)]
         if '.' not in stem:

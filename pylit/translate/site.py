@@ -13,7 +13,9 @@ the English build, with three differences:
 
 * the cache file of each module is synchronised with the current source first: new chunks are
   added (mapped to themselves, that is untranslated) and translations of chunks that no longer
-  exist move to the `.obsolete.json` sidecar;
+  exist move to the `.obsolete.json` sidecar. With the build option `write_caches=False` (the
+  live preview, `pylit --no_write_caches`) nothing is written: new chunks show in English and
+  the files stay as they are, so editing English under `make serve` never touches them;
 * the title and summary, and each section's notes, show the translation where there is a valid
   one, and the English rendering otherwise;
 * the page says how much of it is translated, with a link to its cache file for contributors.
@@ -32,7 +34,7 @@ from pathlib import Path, PurePosixPath
 
 from ..page import ui_strings
 from .apply import TranslationWarning, needs_translation, translate_section, translate_text, validate
-from .cache import CacheError, TranslationCache
+from .cache import CacheError, CacheWriteError, TranslationCache
 from .keys import Fragment, module_chunks, module_keys, summary_key, title_key
 
 
@@ -110,6 +112,8 @@ class TranslatorFactory:
         self.lang = opts.lang
         self.cache_dir = Path(opts.translate_cache)
         self.cache_url = getattr(opts, 'translate_cache_url', None)
+        # The live preview renders with the caches as they are and writes nothing
+        self.write_caches = getattr(opts, 'write_caches', True)
         self._diagnostics = []
 
     @staticmethod
@@ -143,7 +147,11 @@ class TranslatorFactory:
         rel_file = cache.path.as_posix()
         filename = PurePosixPath(src.rel).name
         try:
-            values = cache.sync(module_keys(module, filename)).translations
+            values = cache.sync(module_keys(module, filename), write=self.write_caches).translations
+        except CacheWriteError as e:
+            # A read-only cache folder: the page still uses the translations, the file stays
+            self._diagnostics.append(Diagnostic(str(e.path), 0, 'warning', f'{e.message}; the cache file was not updated'))
+            values = e.result.translations
         except CacheError as e:
             self._diagnostics.append(Diagnostic(str(e.path), e.line, 'error',
                                                 f'{e.message}; the page is built in English and the file is left as it is',

@@ -19,7 +19,10 @@ For every module and language we compare the keys the current source produces wi
 
 When an English chunk was edited, its old translation is obsolete and the new key is
 untranslated. For each untranslated key we look for the most similar obsolete key of the same
-page and show its translation as a starting point. This only reads files.
+page: such a key is **outdated**, and the status shows its old translation next to the new
+English (a fuzzy translation kept from a PO file counts the same way). `pylit translate accept`
+takes these suggestions. A chunk that contains an English term of the language's glossary but
+not the agreed translation is listed as a **glossary** problem. This only reads files.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Suggestion:
     obsolete_key: str
     translation: str
     ratio: float
+    origin: str = 'obsolete'   # or 'fuzzy' (kept from a PO file)
 
 
 @dataclass
@@ -58,6 +62,13 @@ class PageStatus:
     error: str | None = None
     suggestions: list[Suggestion] = field(default_factory=list)
     invalid_keys: list[tuple[str, str]] = field(default_factory=list)
+    untranslated_keys: list[str] = field(default_factory=list)
+    glossary: list[dict] = field(default_factory=list)
+
+    @property
+    def outdated(self) -> int:
+        """Untranslated chunks that have an old translation to start from."""
+        return len(self.suggestions)
 
     @property
     def share(self) -> float:
@@ -68,6 +79,7 @@ class PageStatus:
         d = asdict(self)
         d['share'] = round(self.share, 4)
         d['invalid_keys'] = [{'key': k, 'reason': r} for k, r in self.invalid_keys]
+        d['outdated'] = self.outdated
         return d
 
 
@@ -88,7 +100,8 @@ def count_translations(keys: list[str], translations: dict[str, str]) -> tuple[i
 
 def page_status(keys: list[str], translations: dict[str, str], obsolete: dict[str, str], *,
                 module: str = '', lang: str = '', cache_file: str = '',
-                suggest: bool = True) -> PageStatus:
+                suggest: bool = True, fuzzy: dict[str, str] | None = None,
+                glossary=None) -> PageStatus:
     """The status of one page from its current keys, its cache entries and its sidecar."""
     st = PageStatus(module=module, lang=lang, cache_file=cache_file, total=len(keys))
     current = set(keys)
@@ -102,7 +115,10 @@ def page_status(keys: list[str], translations: dict[str, str], obsolete: dict[st
             st.translated += 1
         elif value == key:
             st.untranslated += 1
-            if suggest and old:
+            st.untranslated_keys.append(key)
+            if suggest and fuzzy and key in fuzzy:
+                st.suggestions.append(Suggestion(key, key, fuzzy[key], 1.0, 'fuzzy'))
+            elif suggest and old:
                 s = _suggest(key, old)
                 if s is not None:
                     st.suggestions.append(s)
@@ -110,6 +126,9 @@ def page_status(keys: list[str], translations: dict[str, str], obsolete: dict[st
             reason = validate(key, value)
             if reason is None:
                 st.translated += 1
+                if glossary is not None:
+                    for term, want in glossary.violations(key, value):
+                        st.glossary.append({'key': key, 'term': term, 'translation': want})
             else:
                 st.invalid += 1
                 st.invalid_keys.append((key, reason))
@@ -148,7 +167,7 @@ def source_files(src_root: Path, paths: list[str] | None = None) -> list[Path]:
 
 
 def module_status(source: Path, src_root: Path, cache_dir: Path, lang: str,
-                  suggest: bool = True) -> PageStatus:
+                  suggest: bool = True, glossary=None) -> PageStatus:
     """The status of one source module in one language (read only)."""
     mod = module_path(source, src_root)
     cache = TranslationCache(cache_dir, mod, lang)
@@ -160,11 +179,12 @@ def module_status(source: Path, src_root: Path, cache_dir: Path, lang: str,
     try:
         translations = cache.load()
         obsolete = cache.load_obsolete()
+        fuzzy = cache.load_fuzzy()
     except CacheError as e:
         return PageStatus(mod, lang, str(cache.path), total=len(keys), untranslated=len(keys),
                           error=str(e))
     return page_status(keys, translations, obsolete, module=mod, lang=lang,
-                       cache_file=str(cache.path), suggest=suggest)
+                       cache_file=str(cache.path), suggest=suggest, fuzzy=fuzzy, glossary=glossary)
 
 
 def orphan_status(cache_dir: Path, lang: str, modules: set[str]) -> list[PageStatus]:
@@ -190,11 +210,13 @@ def orphan_status(cache_dir: Path, lang: str, modules: set[str]) -> list[PageSta
 def collect(src_root: Path, cache_dir: Path, langs: list[str], paths: list[str] | None = None,
             suggest: bool = True) -> list[PageStatus]:
     """The status of every module under `src_root` in each language, plus orphaned caches."""
+    from .glossary import load_glossary
     sources = source_files(src_root, paths)
     out = []
     for lang in langs:
+        glossary = load_glossary(cache_dir, lang)
         for s in sources:
-            out.append(module_status(s, src_root, cache_dir, lang, suggest))
+            out.append(module_status(s, src_root, cache_dir, lang, suggest, glossary))
         if not paths:
             out.extend(orphan_status(cache_dir, lang, {module_path(s, src_root) for s in sources}))
     return out
@@ -202,10 +224,11 @@ def collect(src_root: Path, cache_dir: Path, langs: list[str], paths: list[str] 
 
 def totals(pages: list[PageStatus]) -> dict:
     t = {'pages': len(pages), 'total': 0, 'translated': 0, 'untranslated': 0, 'invalid': 0,
-         'obsolete': 0, 'errors': 0}
+         'obsolete': 0, 'outdated': 0, 'glossary': 0, 'errors': 0}
     for p in pages:
-        for k in ('total', 'translated', 'untranslated', 'invalid', 'obsolete'):
+        for k in ('total', 'translated', 'untranslated', 'invalid', 'obsolete', 'outdated'):
             t[k] += getattr(p, k)
+        t['glossary'] += len(p.glossary)
         t['errors'] += p.error is not None
     t['share'] = round(t['translated'] / t['total'], 4) if t['total'] else 1.0
     return t
@@ -213,14 +236,17 @@ def totals(pages: list[PageStatus]) -> dict:
 
 def format_table(pages: list[PageStatus], show_suggestions: bool = True) -> str:
     """A plain-text table of the pages and the totals per language, then problems and suggestions."""
-    header = ('page', 'lang', 'translated', 'untranslated', 'obsolete', 'invalid', 'share')
-    body = [(p.module, p.lang, str(p.translated), str(p.untranslated), str(p.obsolete),
-             str(p.invalid), 'error' if p.error else f'{p.share:.0%}') for p in pages]
+    header = ('page', 'lang', 'translated', 'untranslated', 'outdated', 'obsolete', 'invalid',
+              'glossary', 'share')
+    body = [(p.module, p.lang, str(p.translated), str(p.untranslated), str(p.outdated),
+             str(p.obsolete), str(p.invalid), str(len(p.glossary)),
+             'error' if p.error else f'{p.share:.0%}') for p in pages]
     foot = []
     for lang in sorted({p.lang for p in pages}):
         t = totals([p for p in pages if p.lang == lang])
         foot.append((f'total ({t["pages"]} pages)', lang, str(t['translated']), str(t['untranslated']),
-                     str(t['obsolete']), str(t['invalid']), f'{t["share"]:.0%}'))
+                     str(t['outdated']), str(t['obsolete']), str(t['invalid']), str(t['glossary']),
+                     f'{t["share"]:.0%}'))
     widths = [max(len(r[i]) for r in [header] + body + foot) for i in range(len(header))]
 
     def fmt(r):
@@ -235,12 +261,23 @@ def format_table(pages: list[PageStatus], show_suggestions: bool = True) -> str:
             lines.append(f'error: {p.error}')
         for key, reason in p.invalid_keys:
             lines.append(f'invalid: {p.cache_file}: {_short(key)!r}: {reason}')
+        for g in p.glossary:
+            lines.append(f'glossary: {p.cache_file}: {_short(g["key"])!r} has the term '
+                         f'{g["term"]!r} but its translation lacks {g["translation"]!r}')
     if show_suggestions:
         for p in pages:
             for s in p.suggestions:
-                lines.append(f'suggestion: {p.cache_file}: new key {_short(s.key)!r}\n'
-                             f'    is {s.ratio:.0%} like the obsolete key {_short(s.obsolete_key)!r}\n'
-                             f'    whose translation was {_short(s.translation)!r}')
+                if s.origin == 'fuzzy':
+                    lines.append(f'outdated: {p.cache_file}: {_short(s.key)!r}\n'
+                                 f'    has a fuzzy translation from a PO file: {_short(s.translation)!r}')
+                    continue
+                lines.append(f'outdated: {p.cache_file}: the English changed ({s.ratio:.0%} alike)\n'
+                             f'    new English:     {_short(s.key)!r}\n'
+                             f'    old English:     {_short(s.obsolete_key)!r}\n'
+                             f'    old translation: {_short(s.translation)!r}')
+        if any(p.suggestions for p in pages):
+            lines.append('take the old translations with `pylit translate accept --lang LANG [PATH...]`, '
+                         'then edit them to match the new English')
     return '\n'.join(lines)
 
 
