@@ -3,6 +3,8 @@
 # through /usr/bin/chromium, since `playwright install` cannot download browsers here) and
 # fonts-noto-cjk (without it Chinese and Japanese render as empty boxes).
 set -euo pipefail
+# GNU gettext too: the PO tests run msgfmt -c on every exported file
+bash "$(dirname "$0")/install-gettext.sh"
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
