@@ -331,7 +331,8 @@ def test_glossary_term_missing_from_a_translation_is_listed(site, capsys):
     capsys.readouterr()
     assert tr('status', '--lang', 'zh') == 1
     out = capsys.readouterr().out
-    assert "glossary: tc/sched/warmup.zh.json: 'Raise the learning rate slowly at the start.' has the term 'learning rate' but its translation lacks '学习率'" in out
+    assert ("glossary: tc/sched/warmup.zh.json: 'Raise the learning rate slowly at the start.': "
+            "has the term 'learning rate' but its translation lacks '学习率'") in out
     data['Raise the learning rate slowly at the start.'] = '开始时慢慢提高学习率。'
     c.path.write_text(dumps(data), encoding='utf-8')
     assert tr('status', '--lang', 'zh') == 0

@@ -20,11 +20,19 @@ terms:
   translation: 权重衰减           # the agreed translation
   also: [L2 正则化]              # other spellings that are also right (optional)
   notes: decoupled weight decay is 解耦权重衰减
+  avoid: [解耦的权重衰减]          # spellings that drifted in: listed wherever they appear
+  first_use: 词元 (token)        # the form of the first use on each page (optional)
   check: true                   # false: documentation only (the translation depends on context)
+rules:                          # style rules on the translated text (regular expressions)
+- pattern: '[ぁ-ヿ一-鿿][,:;]'
+  message: ASCII punctuation after Japanese text; use 、：
 ```
 
 `translate status` lists every translated chunk whose English holds a checked term while its
-translation holds neither the agreed translation nor one of `also` (the `glossary` column).
+translation holds neither the agreed translation, nor one of `also`, nor the English term itself
+(a paper title or a name stays English); a chunk that holds an `avoid` spelling; the first chunk
+of a page that uses a `first_use` term without that form; and every match of a rule (the
+`glossary` column).
 `glossary.<lang>.md` is generated from this file (`pylit translate glossary --lang LANG`); a
 test keeps the two in step, so edit the YAML.
 """
@@ -49,6 +57,9 @@ class Term:
     also: tuple[str, ...] = ()
     check: bool = True
     section: str = ''
+    avoid: tuple[str, ...] = ()
+    first_use: str = ''
+    first_use_also: tuple[str, ...] = ()
 
     @property
     def pattern(self) -> re.Pattern:
@@ -63,19 +74,53 @@ class Glossary:
     title: str = ''
     intro: str = ''
     terms: list[Term] = field(default_factory=list)
+    rules: list[tuple[re.Pattern, str]] = field(default_factory=list)
     path: Path | None = None
 
     def violations(self, key: str, value: str) -> list[tuple[str, str]]:
-        """`(term, translation)` for each checked term in the English of `key` missing from `value`."""
+        """
+        `(term, message)` for each checked term in the English of `key` missing from
+        `value`, each avoided spelling in `value`, and each style rule `value` breaks.
+        """
         english = _text(key)
         translated = _text(value)
         out = []
         for t in self.terms:
+            for bad in t.avoid:
+                if bad in translated:
+                    out.append((t.term, f'writes {bad!r}; the agreed form is {t.translation!r}'))
             if not t.check or not t.pattern.search(english):
                 continue
             if any(form and form in translated for form in (t.translation, *t.also)):
                 continue
-            out.append((t.term, t.translation))
+            if t.pattern.search(translated):
+                continue  # kept in English: a paper title, a name, an identifier
+            out.append((t.term, f'has the term {t.term!r} but its translation lacks {t.translation!r}'))
+        for pattern, message in self.rules:
+            m = pattern.search(translated)
+            if m:
+                out.append(('(style)', f'{message}: {m.group(0)!r}'))
+        return out
+
+    def page_violations(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+        """
+        `(key, term, form)` for each `first_use` term whose first use on a page (the
+        translated chunks `(key, value)` in source order) lacks that form.
+        """
+        out = []
+        # the page body: a title or summary (plain text, not HTML) is too short for a gloss
+        pairs = [(k, v) for k, v in pairs if k.startswith('<')]
+        for t in self.terms:
+            if not t.first_use:
+                continue
+            for key, value in pairs:
+                translated = _text(value)
+                if t.translation not in translated:
+                    continue
+                if not any(form in translated for form in (t.first_use, *t.first_use_also)):
+                    out.append((key, t.term, f'the first use of {t.translation!r} on the page should be '
+                                             f'written {t.first_use!r}'))
+                break
         return out
 
     def to_markdown(self) -> str:
@@ -96,8 +141,17 @@ class Glossary:
                     lines += [f'## {section}', '']
                 lines += ['| English | translation | checked | note |', '|---|---|---|---|']
             also = f' (also: {", ".join(t.also)})' if t.also else ''
-            note = (t.notes + also).strip().replace('|', '\\|').replace('\n', ' ')
+            note = (t.notes + also).strip().replace('\n', ' ')
+            extra = []
+            if t.first_use:
+                extra.append(f'first use on a page: {t.first_use}')
+            if t.avoid:
+                extra.append(f'not: {", ".join(t.avoid)}')
+            note = '; '.join(x for x in [note, *extra] if x).replace('|', '\\|')
             lines.append(f'| {t.term} | {t.translation} | {"yes" if t.check else "no"} | {note} |')
+        if self.rules:
+            lines += ['', '## Style rules (checked)', '']
+            lines += [f'* {message}' for _, message in self.rules]
         return '\n'.join(lines) + '\n'
 
 
@@ -129,9 +183,18 @@ def load_glossary(cache_dir: Path | str, lang: str) -> Glossary | None:
             raise ValueError(f'{path}: term {i + 1} needs `term` and `translation`')
         terms.append(Term(term=str(t['term']), translation=str(t['translation']),
                           notes=str(t.get('notes') or ''), also=tuple(str(a) for a in t.get('also') or ()),
-                          check=bool(t.get('check', True)), section=str(t.get('section') or '')))
+                          check=bool(t.get('check', True)), section=str(t.get('section') or ''),
+                          avoid=tuple(str(a) for a in t.get('avoid') or ()),
+                          first_use=str(t.get('first_use') or ''),
+                          first_use_also=tuple(str(a) for a in t.get('first_use_also') or ())))
+    rules = []
+    for i, r in enumerate(data.get('rules') or []):
+        try:
+            rules.append((re.compile(str(r['pattern'])), str(r.get('message') or r['pattern'])))
+        except (KeyError, TypeError, re.error) as e:
+            raise ValueError(f'{path}: rule {i + 1} needs a valid `pattern`: {e}') from None
     return Glossary(lang=lang, title=str(data.get('title') or ''), intro=str(data.get('intro') or ''),
-                    terms=terms, path=path)
+                    terms=terms, rules=rules, path=path)
 
 
 def write_markdown(cache_dir: Path | str, lang: str) -> Path | None:

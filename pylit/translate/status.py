@@ -127,11 +127,16 @@ def page_status(keys: list[str], translations: dict[str, str], obsolete: dict[st
             if reason is None:
                 st.translated += 1
                 if glossary is not None:
-                    for term, want in glossary.violations(key, value):
-                        st.glossary.append({'key': key, 'term': term, 'translation': want})
+                    for term, message in glossary.violations(key, value):
+                        st.glossary.append({'key': key, 'term': term, 'message': message})
             else:
                 st.invalid += 1
                 st.invalid_keys.append((key, reason))
+    if glossary is not None:
+        done = [(k, translations[k]) for k in keys
+                if translations.get(k, k) != k and validate(k, translations[k]) is None]
+        for key, term, message in glossary.page_violations(done):
+            st.glossary.append({'key': key, 'term': term, 'message': message})
     return st
 
 
@@ -262,8 +267,7 @@ def format_table(pages: list[PageStatus], show_suggestions: bool = True) -> str:
         for key, reason in p.invalid_keys:
             lines.append(f'invalid: {p.cache_file}: {_short(key)!r}: {reason}')
         for g in p.glossary:
-            lines.append(f'glossary: {p.cache_file}: {_short(g["key"])!r} has the term '
-                         f'{g["term"]!r} but its translation lacks {g["translation"]!r}')
+            lines.append(f'glossary: {p.cache_file}: {_short(g["key"])!r}: {g["message"]}')
     if show_suggestions:
         for p in pages:
             for s in p.suggestions:
