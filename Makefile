@@ -12,13 +12,14 @@ PORT ?= 8000
 #   make docs SITE_URL=https://example.org REPO_URL=https://github.com/you/repo/blob/main/labml_nn
 SITE_URL ?= http://$(HOST):$(PORT)
 REPO_URL ?=
-LANGS := zh ja
+# The translated languages: those of pylit/languages.py that have caches in translate_cache/
+LANGS := $(shell $(PYTHON) pylit/languages.py translate_cache)
 PYLIT_FLAGS = --remove_empty_sections --title_md --languages en,$(subst $(space),$(comma),$(LANGS)) \
 	--site_url $(SITE_URL) $(if $(REPO_URL),--repo_url $(REPO_URL))
 comma := ,
 space := $(empty) $(empty)
 
-.PHONY: setup docs docs-en docs-zh docs-ja docs-all search sitemap papers serve test test-fast browser bench clean
+.PHONY: setup docs docs-en $(addprefix docs-,$(LANGS)) docs-all translation-status search sitemap papers serve test test-fast browser bench clean
 
 setup: $(VENV)/.setup-done node_modules/.setup-done
 
@@ -36,7 +37,7 @@ node_modules/.setup-done: package.json package-lock.json
 docs-en: setup
 	cd labml_nn && $(PYLIT) $(PYLIT_FLAGS) -d ../docs *
 
-docs-zh docs-ja: docs-%: setup
+$(addprefix docs-,$(LANGS)): docs-%: setup
 	cd labml_nn && $(PYLIT) $(PYLIT_FLAGS) --translate $* --translate_cache ../translate_cache -d ../docs/$* *
 
 docs-all: docs-en $(addprefix docs-,$(LANGS))
@@ -51,7 +52,11 @@ sitemap: docs-all
 papers: docs-en
 	$(PY) utils/papers.py --site docs
 
-docs: docs-all search sitemap papers
+# One translation-status page per language: docs/<lang>/translation-status.html
+translation-status: docs-all
+	$(PY) -m pylit.translate.status_page --site docs --src labml_nn --translate_cache translate_cache --languages "$(LANGS)"
+
+docs: docs-all search sitemap papers translation-status
 
 # Live preview on 127.0.0.1: a saved source rebuilds its page and reloads the open tab
 serve: docs

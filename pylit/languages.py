@@ -89,10 +89,25 @@ def codes() -> list[str]:
     return [l.code for l in LANGUAGES]
 
 
+_SIDE = ('.obsolete.json', '.fuzzy.json', '.comments.json')
+
+
 def site_languages(cache_dir: Path | str | None) -> list[Language]:
     """English, then every language of the table that has cache files under `cache_dir`."""
-    from .translate.cache import cache_files
     have = set()
-    if cache_dir is not None:
-        have = {lang for _, lang, _ in cache_files(cache_dir)}
+    root = Path(cache_dir) if cache_dir is not None else None
+    if root is not None and root.is_dir():
+        for p in root.rglob('*.json'):
+            name = p.name
+            if name.startswith('.') or name.endswith(_SIDE) or name.count('.') < 2:
+                continue
+            have.add(name[:-len('.json')].rsplit('.', 1)[1])
     return [l for l in LANGUAGES if l.code == 'en' or l.code in have]
+
+
+if __name__ == '__main__':
+    # `python3 pylit/languages.py translate_cache` prints the translated languages (for the
+    # Makefile), with only the standard library
+    import sys
+    print(' '.join(l.code for l in site_languages(sys.argv[1] if len(sys.argv) > 1 else 'translate_cache')
+                   if l.code != 'en'))

@@ -661,3 +661,43 @@
   if (doc.readyState === 'loading') doc.addEventListener('DOMContentLoaded', init);
   else init();
 })();
+
+/*
+ * Language switcher: keep the reader on the same section. The pages of every language have
+ * the same sections (`#section-N`), so a link to another language gets the anchor of the
+ * section being read: the one in the address, else the first one on screen. (translate helper)
+ */
+(function () {
+  'use strict';
+  // Whether the reader scrolled since the address got its anchor
+  var moved = false;
+  ['wheel', 'touchmove', 'keydown'].forEach(function (type) {
+    document.addEventListener(type, function () { moved = true; }, { passive: true, capture: true });
+  });
+  window.addEventListener('hashchange', function () { moved = false; });
+
+  function current() {
+    var hash = window.location.hash;
+    var el = hash.length > 1 ? document.getElementById(decodeURIComponent(hash.slice(1))) : null;
+    if (el) {
+      var r = el.getBoundingClientRect();
+      if (!moved || (r.bottom > 0 && r.top < window.innerHeight)) return hash;
+    }
+    var sections = document.querySelectorAll('main .section[id]');
+    for (var i = 0; i < sections.length; i++) {
+      if (sections[i].getBoundingClientRect().bottom > 48) return '#' + sections[i].id;
+    }
+    return hash || '';
+  }
+  function update(e) {
+    var a = e.target && e.target.closest ? e.target.closest('nav.languages a.lang') : null;
+    if (!a) return;
+    var section = current();
+    var base = a.getAttribute('href').split('#')[0];
+    // The top of the page needs no anchor
+    a.setAttribute('href', section === '#section-0' ? base : base + section);
+  }
+  ['pointerdown', 'focusin', 'click'].forEach(function (type) {
+    document.addEventListener(type, update, true);
+  });
+})();
