@@ -43,8 +43,8 @@ def test_status_page_lists_pages_shares_untranslated_and_outdated(tmp_path, monk
     assert '<html lang="zh-Hans">' in html and '翻译进度：中文' in html
     assert '<a href="warmup.html">预热</a>' in html
     assert '<a href="https://example.org/tc/warmup.zh.json"><code>tc/warmup.zh.json</code></a>' in html
-    # 4 keys: the title translated, the math-only chunk needs none; the h1 outdated, the summary untranslated
-    assert '<td class="num">50% ' in html
+    # 4 keys: the title translated; the h1 outdated; the summary and the comment untranslated
+    assert '<td class="num">25% ' in html
     assert '已过时的翻译' in html and '学习率线性增长' in html          # the old translation, beside the new English
     assert 'The rate grows slowly for' in html
     assert 'Raise the learning rate &lt;slowly&gt;.' in html           # English shown as text, escaped

@@ -144,15 +144,22 @@ def _suggest(key: str, old: dict[str, str]) -> Suggestion | None:
     """The obsolete translation whose key is most similar to `key`, if similar enough."""
     best = None
     m = difflib.SequenceMatcher(autojunk=False)
-    m.set_seq2(key)
+    # Placeholders count as one character each: their long markup would make any two
+    # chunks with formulas look alike
+    m.set_seq2(_squash(key))
     for old_key, value in old.items():
-        m.set_seq1(old_key)
+        m.set_seq1(_squash(old_key))
         if m.real_quick_ratio() < SUGGEST_RATIO or m.quick_ratio() < SUGGEST_RATIO:
             continue
         r = m.ratio()
         if r >= SUGGEST_RATIO and (best is None or r > best.ratio):
             best = Suggestion(key, old_key, value, round(r, 3))
     return best
+
+
+def _squash(key: str) -> str:
+    from .keys import PLACEHOLDER_RE
+    return PLACEHOLDER_RE.sub('\x00', key)
 
 
 def source_files(src_root: Path, paths: list[str] | None = None) -> list[Path]:

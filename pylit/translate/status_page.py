@@ -90,7 +90,9 @@ TEMPLATE = '''<!DOCTYPE html>
 
 
 def _excerpt(text: str, n: int = 240) -> str:
-    text = re.sub(r'\s+', ' ', _text(text)).strip()
+    # a title or summary is plain text; a chunk is HTML, shown by its words
+    text = _text(text) if text.lstrip().startswith('<') else text
+    text = re.sub(r'\s+', ' ', text).strip()
     return text if len(text) <= n else text[:n] + '…'
 
 
