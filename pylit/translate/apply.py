@@ -21,9 +21,10 @@ markup. `status`, `import-po` and the build all use this one check.
 Filling happens in three steps. The exact placeholder elements the parser found are swapped
 for inert text; the translation is then sanitised with an allowlist (`nh3`: no `<script>`,
 `<style>`, event-handler attributes, `javascript:` URLs or iframes); the inert text is replaced
-by the math and code rendered from the current source; and the result is sanitised again with
-an allowlist that adds only the markup of KaTeX and Pygments. Nothing a cache file holds can put
-script on a page.
+by the math and code rendered from the current source; and the filled result is parsed once
+more and refused (the chunk shows English) if it holds anything script-capable: an event
+handler, a `<script>`, `<style>` or `<iframe>`, a `javascript:` URL. Nothing a cache file holds
+can put script on a page.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from html import escape
+from html import unescape as html_unescape
 from html.parser import HTMLParser
 from typing import Callable
 
@@ -65,28 +67,54 @@ _TAG_RE = re.compile(r'<[^<>]*>')
 _SENTINEL = '\ue000{}\ue001'.format
 _SENTINEL_RE = re.compile('\ue000(\\d+)\ue001')
 
-# What may be on the page after filling: the translator's allowlist plus the markup of the
-# fragments we render ourselves (KaTeX's HTML, MathML and SVG, Pygments' spans). Filled HTML
-# goes through the sanitizer again with this list, so nothing script-capable reaches a page
-# even if a fragment or the filling went wrong.
-_MATHML_TAGS = {
-    'math', 'semantics', 'annotation', 'annotation-xml', 'mrow', 'mi', 'mn', 'mo', 'ms', 'mtext',
-    'mspace', 'msub', 'msup', 'msubsup', 'mfrac', 'msqrt', 'mroot', 'mover', 'munder',
-    'munderover', 'mtable', 'mtr', 'mtd', 'mlabeledtr', 'mstyle', 'mpadded', 'mphantom',
-    'menclose', 'merror', 'mglyph',
+# After filling, the whole chunk is parsed again and refused if it holds anything that can run
+# script. The math and code come from our own renderers (KaTeX's HTML, MathML and SVG, Pygments'
+# spans), so this never refuses a real page; it is the last line of defence if a fragment or the
+# filling ever went wrong. (Re-running the allowlist sanitizer here would mangle KaTeX's MathML,
+# which HTML parsers read differently from the way KaTeX writes it.)
+_SCRIPT_TAGS = {
+    'script', 'style', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'base', 'link',
+    'meta', 'form', 'input', 'button', 'textarea', 'select', 'option', 'template', 'noscript',
+    'foreignobject', 'animate', 'animatetransform', 'animatemotion', 'set', 'use', 'image', 'portal',
 }
-_SVG_TAGS = {'svg', 'path', 'line', 'rect', 'g'}
-FILLED_TAGS = ALLOWED_TAGS | _MATHML_TAGS | _SVG_TAGS
-FILLED_ATTRIBUTES = {
-    **ALLOWED_ATTRIBUTES,
-    '*': {'class', 'style', 'title', 'aria-hidden', 'aria-label', 'role', 'id', 'xmlns',
-          'width', 'height', 'display', 'encoding', 'mathvariant', 'accent', 'accentunder',
-          'stretchy', 'fence', 'separator', 'lspace', 'rspace', 'minsize', 'maxsize',
-          'symmetric', 'largeop', 'movablelimits', 'linethickness', 'columnalign',
-          'columnspacing', 'rowspacing', 'columnlines', 'rowlines', 'frame', 'framespacing',
-          'scriptlevel', 'displaystyle', 'depth', 'voffset', 'notation', 'viewBox',
-          'preserveAspectRatio', 'd', 'x', 'y', 'x1', 'y1', 'x2', 'y2', 'stroke-width'},
-}
+_URL_ATTRIBUTES = {'href', 'src', 'xlink:href', 'action', 'formaction', 'data', 'poster', 'srcset',
+                   'background', 'cite', 'longdesc', 'ping'}
+
+
+class _SafetyScan(HTMLParser):
+    """The first script-capable construct of an HTML text, if any (`problem`)."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.problem: str | None = None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        if self.problem:
+            return
+        if tag in _SCRIPT_TAGS:
+            self.problem = f'a <{tag}> element'
+            return
+        for name, value in attrs:
+            value = value or ''
+            if name.startswith('on'):
+                self.problem = f'an event handler ({name})'
+            elif name in _URL_ATTRIBUTES:
+                scheme = re.match(r'\s*([A-Za-z][A-Za-z0-9+.-]*):', re.sub(r'[\x00-\x20]', '', value))
+                if scheme and scheme.group(1).lower() not in URL_SCHEMES:
+                    self.problem = f'a {scheme.group(1)}: URL'
+            elif name == 'style' and re.search(r'url\(|expression\(|javascript:|@import', value, re.I):
+                self.problem = 'a style that loads or runs something'
+            if self.problem:
+                return
+
+    handle_startendtag = handle_starttag
+
+
+def unsafe(html: str) -> str | None:
+    """Why `html` (a filled chunk) could run script, or `None` when it cannot."""
+    return _SafetyScan(html).problem
 
 
 class _PlaceholderScan(HTMLParser):
@@ -186,12 +214,6 @@ def sanitize(html: str) -> str:
                      url_schemes=URL_SCHEMES, link_rel=None, strip_comments=True)
 
 
-def sanitize_filled(html: str) -> str:
-    """Sanitise HTML after its placeholders were filled (allows our math and code markup)."""
-    return nh3.clean(html, tags=FILLED_TAGS, attributes=FILLED_ATTRIBUTES,
-                     url_schemes=URL_SCHEMES, link_rel=None, strip_comments=True)
-
-
 def needs_translation(key: str) -> bool:
     """
     Whether a key has words to translate. A chunk that is only math, code or an image between
@@ -249,7 +271,7 @@ def fill(key: str, value: str, fragments, render_fragment) -> tuple[str | None, 
 
     Only the exact placeholder elements found by `validate` are filled: they are swapped for
     inert text before sanitising, so the sanitizer can neither move one into an attribute nor
-    be fooled by one, and the filled HTML is sanitised once more.
+    be fooled by one, and the filled HTML is checked once more (`unsafe`).
     """
     reason, found = _check(key, value)
     if reason is not None:
@@ -269,7 +291,10 @@ def fill(key: str, value: str, fragments, render_fragment) -> tuple[str | None, 
     if any(n >= len(fragments) for n in numbers):
         return None, 'a placeholder has no math or code in the current source'
     filled = _SENTINEL_RE.sub(lambda m: render_fragment(fragments[numbers[int(m.group(1))]]), clean)
-    return sanitize_filled(filled), None
+    problem = unsafe(filled)
+    if problem is not None:
+        return None, f'after filling, the HTML holds {problem}'
+    return filled, None
 
 
 def translate_section(section, translations: dict[str, str],
@@ -299,8 +324,8 @@ def translate_section(section, translations: dict[str, str],
         if html is None:
             html, _ = fill(chunk.key, chunk.key, chunk.fragments, render_fragment)
         if html is None:
-            # A key we cannot fill (never expected): its text, escaped, rather than nothing
-            html = '<p>' + escape(_TAG_RE.sub('', chunk.key)) + '</p>'
+            # A key we cannot fill safely (never expected): its words, escaped, rather than nothing
+            html = '<p>' + escape(html_unescape(PLACEHOLDER_MARK_RE.sub(' ', _TAG_RE.sub(' ', chunk.key)))) + '</p>'
         parts.append(html)
     return ''.join(parts) if used else None
 
