@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from pylit.parse import parse_module
-from pylit.translate.cache import dumps
+from pylit.translate.cache import dumps, escaped_dumps
 from pylit.translate.keys import (KEYS_VERSION, SPLIT_LIMIT, Fragment, docs_chunks, module_chunks,
                                   module_keys, readme_keys, section_chunks, title_key)
 
@@ -105,14 +105,15 @@ def test_spec_worked_example_file_bytes():
     assert text.startswith('{\n "')
     assert text.endswith('"\n}')
     assert not text.endswith('\n')
-    # one entry per line, sorted, ASCII only
+    # one entry per line, sorted; UTF-8 text, not escapes (issue 15), the reference's escaped form
+    # still loads to the same value
     lines = text.split('\n')
     assert len(lines) == len(SPEC_KEYS) + 2
     assert all(line.startswith(' "') for line in lines[1:-1])
     assert lines[1].startswith(' "<h1>Input Scaler')
-    assert text.isascii()
     assert dumps({}) == '{}'
-    assert dumps({'Newton’s 😀': 'x'}) == '{\n "Newton\\u2019s \\ud83d\\ude00": "x"\n}'
+    assert dumps({'Newton’s 😀': 'x'}) == '{\n "Newton’s 😀": "x"\n}'
+    assert escaped_dumps({'Newton’s 😀': 'x'}) == '{\n "Newton\\u2019s \\ud83d\\ude00": "x"\n}'
 
 
 def test_spec_worked_example_cache_file_golden(tmp_path):
