@@ -380,3 +380,19 @@ def test_shipped_exports_pass_msgfmt(lang, tmp_path, msgfmt):
                  '--lang', lang, '--out', str(out), '--no-sync']) == 0
     r = subprocess.run([msgfmt, '-c', '-o', '/dev/null', str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_accept_takes_a_fuzzy_translation_from_a_po_file(site):
+    tr('sync', '--lang', 'zh')
+    po = polib.POFile()
+    po.metadata = {'Language': 'zh', 'Content-Type': 'text/plain; charset=UTF-8'}
+    e = polib.POEntry(msgctxt='sched/warmup', msgid='Warmup', msgstr='预热')
+    e.flags.append('fuzzy')
+    po.append(e)
+    po.save('zh.po')
+    assert tr('import-po', 'zh.po') == 0
+    c = cache(site)
+    assert c.load()['Warmup'] == 'Warmup' and c.load_fuzzy() == {'Warmup': '预热'}
+    assert tr('accept', '--lang', 'zh', '--match', 'Warm') == 0
+    assert c.load()['Warmup'] == '预热'
+    assert not c.fuzzy_path.exists()
