@@ -204,8 +204,8 @@ def cache_problems(cache_dir: Path, src: Path) -> list[str]:
             out.append(f'{p}: the module is {lower[mod.lower()]!r}, not {mod!r} (the case differs); '
                        f'rename the file to {Path(lower[mod.lower()]).name}.{lang}.json')
             continue
-        if name.endswith(SIDE_SUFFIXES[0]):
-            continue  # the sidecar of a deleted module keeps its translations on purpose
+        if any(name.endswith(x) for x in SIDE_SUFFIXES):
+            continue  # the sidecars of a deleted module keep its translations on purpose
         guess = difflib.get_close_matches(mod, sorted(modules), n=1, cutoff=0.5)
         hint = f' (did you mean {guess[0]}?)' if guess else ''
         out.append(f'{p}: no page {mod!r} in {src}{hint}; rename the file, or run '
