@@ -31,18 +31,19 @@ class Language:
     """One language of the site."""
     code: str
     name: str
-    english_name: str
     html_lang: str
     aliases: tuple[str, ...] = ()
     rtl: bool = False
+    english_name: str = ''
 
 
 LANGUAGES: tuple[Language, ...] = (
-    Language('en', 'English', 'English', 'en', ('en_US', 'en_GB', 'en-US', 'en-GB')),
-    Language('zh', '中文', 'Chinese (Simplified)', 'zh-Hans',
-             ('zh_CN', 'zh-CN', 'zh_Hans', 'zh-Hans', 'zh_SG', 'zh-Hans-CN', 'zh_Hans_CN', 'cmn')),
-    Language('ja', '日本語', 'Japanese', 'ja', ('ja_JP', 'ja-JP', 'jp')),
-    Language('si', 'සිංහල', 'Sinhala', 'si', ('si_LK', 'si-LK', 'sin')),
+    Language('en', 'English', 'en', ('en_US', 'en_GB', 'en-US', 'en-GB'), english_name='English'),
+    Language('zh', '中文', 'zh-Hans',
+             ('zh_CN', 'zh-CN', 'zh_Hans', 'zh-Hans', 'zh_SG', 'zh-Hans-CN', 'zh_Hans_CN', 'cmn'),
+             english_name='Chinese (Simplified)'),
+    Language('ja', '日本語', 'ja', ('ja_JP', 'ja-JP', 'jp'), english_name='Japanese'),
+    Language('si', 'සිංහල', 'si', ('si_LK', 'si-LK', 'sin'), english_name='Sinhala'),
 )
 
 _BY_NAME = {}
