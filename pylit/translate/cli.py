@@ -213,6 +213,26 @@ def cache_problems(cache_dir: Path, src: Path) -> list[str]:
     return out
 
 
+def out_of_form(cache_dir: Path, langs: list[str]) -> list[str]:
+    """
+    Cache files that load but are not laid out the way pylit writes them (hand-formatted JSON).
+    They work; the next `sync` rewrites them, so a diff of them is easier to read after it.
+    The reference tool's escaped form counts as in form.
+    """
+    from .cache import in_form, parse_cache_text
+    out = []
+    for lang in langs:
+        for _, _, path in cache_files(cache_dir, lang):
+            try:
+                text = path.read_bytes().decode('utf-8-sig')
+                data = parse_cache_text(text, path)
+            except (OSError, UnicodeDecodeError, CacheError):
+                continue  # reported as an error by the page's status
+            if not in_form(text, data):
+                out.append(f'{path} is not in the form pylit writes; run: pylit translate sync --lang {lang}')
+    return out
+
+
 def sync_all(src: Path, cache_dir: Path, lang: str, paths: list[str] | None = None,
              quiet: bool = False) -> int:
     """Sync every module's cache (and retire the caches of deleted modules); returns the exit status."""
@@ -277,17 +297,21 @@ def cmd_status(a) -> int:
     paths = resolve_paths(src, a.paths)
     pages = collect(src, cache_dir, langs, paths or None, suggest=not a.no_suggestions)
     problems = cache_problems(cache_dir, src)
+    notes = out_of_form(cache_dir, langs)
     if a.json:
         out = {'keys_version': KEYS_VERSION, 'cache': str(cache_dir), 'src': str(src),
                'languages': {lang: totals([p for p in pages if p.lang == lang]) for lang in langs},
                'total': totals(pages),
                'problems': problems,
+               'out_of_form': notes,
                'pages': [p.to_json() for p in pages]}
         print(json.dumps(out, indent=1, ensure_ascii=False))
     else:
         print(format_table(pages, show_suggestions=not a.no_suggestions))
         for line in problems:
             print(f'error: {line}')
+        for line in notes:
+            print(f'note: {line}')
     bad = any(p.error or p.invalid or p.glossary for p in pages) or bool(problems)
     return 1 if bad else 0
 
