@@ -42,6 +42,13 @@ def ui_strings(lang: str) -> dict:
     return {**_messages('en'), **_messages(code)}
 
 
+def html_lang(code: str) -> str:
+    """The `lang` attribute of a language's pages (`zh` -> `zh-Hans`), from `pylit.languages`."""
+    from .languages import get
+    lang = get(code)
+    return lang.html_lang if lang else code
+
+
 class _LanguageNames(dict):
     """`LANGUAGE_NAMES[code]`: a language's name in its own script, from `pylit.languages`."""
 
@@ -120,4 +127,10 @@ class Templates:
         values = {k: getattr(ctx, k) for k in ctx.__dataclass_fields__ if k != 'extra'}
         values.update(ctx.extra)
         values['ui'] = ui_strings(ctx.lang)
+        # `<html lang>` and every hreflang use the languages table's BCP 47 tag (zh -> zh-Hans);
+        # the language codes stay those of the folders and cache files
+        values['html_lang'] = html_lang(ctx.lang)
+        for name in ('alternates', 'languages'):
+            values[name] = tuple(dict(v, lang=html_lang(v['lang'])) if isinstance(v, dict) and 'lang' in v else v
+                                 for v in values[name])
         return self.env.get_template(template).render(**values)

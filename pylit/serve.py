@@ -17,7 +17,8 @@ The reload works with Server-Sent Events: the server adds one `<script>` tag to 
 a banner at the bottom of the page until the next good build.
 
 Without `PYLIT_FLAGS` the pages are built as the Makefile does:
-`--remove_empty_sections --title_md --languages en,zh,ja --site_url http://127.0.0.1:PORT`.
+`--remove_empty_sections --title_md --languages en,LANGS --site_url http://127.0.0.1:PORT`, where
+LANGS are the languages of `pylit/languages.py` that have caches in `--translate_cache` (zh, ja, si).
 Each language other than English is built into `DOCS/<lang>/` from the translation cache.
 """
 
@@ -87,8 +88,11 @@ CLIENT_JS = r"""(function () {
 """
 
 
-def default_pylit_flags(port: int) -> list[str]:
-    return ['--remove_empty_sections', '--title_md', '--languages', 'en,zh,ja',
+def default_pylit_flags(port: int, translate_cache: Path | str = 'translate_cache') -> list[str]:
+    """The flags of `make docs`: English and every language of the table with caches in `translate_cache`."""
+    from .languages import site_languages
+    langs = ','.join(l.code for l in site_languages(translate_cache))
+    return ['--remove_empty_sections', '--title_md', '--languages', langs,
             '--site_url', f'http://{HOST}:{port}']
 
 
@@ -353,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.port <= 65535:
         print(f'pylit.serve: error: --port {args.port} is not a port number', file=sys.stderr)
         return 2
-    flags = args.pylit_flags or default_pylit_flags(args.port)
+    flags = args.pylit_flags or default_pylit_flags(args.port, args.translate_cache)
     cache = Path(args.translate_cache)
     hub = Hub()
     builder = Builder(source, docs, flags, cache if cache.is_dir() else None, hub,

@@ -68,7 +68,7 @@ def test_first_build_fills_cache_with_identity_entries(write_tree, tmp_path):
     data = json.loads((cache / 'scaler.zh.json').read_text())
     assert data == {k: k for k in ['Input Scaler', 'Scales its input.', H1, COMMENT]}
     page = (tmp_path / 'zh/scaler.html').read_text()
-    assert '<html lang="zh">' in page
+    assert '<html lang="zh-Hans">' in page
     assert '<link rel="canonical" href="https://example.org/zh/scaler.html">' in page
     assert '<link rel="alternate" hreflang="en" href="https://example.org/scaler.html">' in page
 

@@ -299,7 +299,9 @@ def fill(key: str, value: str, fragments, render_fragment) -> tuple[str | None, 
 
 def translate_section(section, translations: dict[str, str],
                       render_fragment: Callable[[Fragment], str], *,
-                      cache_file: str = '', warnings: list | None = None) -> str | None:
+                      cache_file: str = '', warnings: list | None = None,
+                      outdated: dict[str, str] | None = None,
+                      mark_outdated: Callable[[str, str], str] | None = None) -> str | None:
     """
     The translated notes HTML of one section, or `None` when none of its chunks has a usable
     translation (the page then shows the English rendering).
@@ -307,9 +309,16 @@ def translate_section(section, translations: dict[str, str],
     Each chunk shows its translation, or its key when it has none or an invalid one (a
     `TranslationWarning` is appended to `warnings`, if given), sanitised, with placeholder
     `N` replaced by `render_fragment(fragments[N])`.
+
+    An untranslated chunk whose English changed may have an old translation in `outdated`
+    (new key -> the translation of the old key, the suggestion `translate status` shows). It
+    is checked and filled exactly like a current one, and shown as
+    `mark_outdated(old translation HTML, English HTML)`; if its placeholders no longer match the
+    new key, the chunk shows English.
     """
     chunks = section_chunks(section)
-    if not chunks or all(translations.get(c.key, c.key) == c.key for c in chunks):
+    outdated = outdated or {}
+    if not chunks or all(translations.get(c.key, c.key) == c.key and c.key not in outdated for c in chunks):
         return None
     parts = []
     used = False
@@ -321,8 +330,17 @@ def translate_section(section, translations: dict[str, str],
             if reason is not None and warnings is not None:
                 warnings.append(TranslationWarning(cache_file, chunk.key, reason))
             used |= html is not None
+        english = None
         if html is None:
-            html, _ = fill(chunk.key, chunk.key, chunk.fragments, render_fragment)
+            english, _ = fill(chunk.key, chunk.key, chunk.fragments, render_fragment)
+            html = english
+        if english is not None and value == chunk.key and mark_outdated is not None:
+            old = outdated.get(chunk.key)
+            if old is not None and old != chunk.key:
+                old_html, _ = fill(chunk.key, old, chunk.fragments, render_fragment)
+                if old_html is not None:
+                    html = mark_outdated(old_html, english)
+                    used = True
         if html is None:
             # A key we cannot fill safely (never expected): its words, escaped, rather than nothing
             html = '<p>' + escape(html_unescape(PLACEHOLDER_MARK_RE.sub(' ', _TAG_RE.sub(' ', chunk.key)))) + '</p>'

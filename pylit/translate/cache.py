@@ -259,6 +259,8 @@ class SyncResult:
     obsoleted: list[str] = field(default_factory=list)
     dropped: int = 0
     written: bool = False
+    # The sidecar after the sync: old translations, the suggestions for changed chunks
+    obsolete: dict[str, str] = field(default_factory=dict)
 
 
 class TranslationCache:
@@ -375,6 +377,7 @@ class TranslationCache:
             else:
                 result.dropped += 1
         result.translations = new
+        result.obsolete = dict(side)
         return result, side, side_before
 
     def retire(self) -> SyncResult:

@@ -18,7 +18,12 @@ the English build, with three differences:
   the files stay as they are, so editing English under `make serve` never touches them;
 * the title and summary, and each section's notes, show the translation where there is a valid
   one, and the English rendering otherwise;
-* the page says how much of it is translated, with a link to its cache file for contributors.
+* a chunk whose English changed since it was translated shows its old translation (from the
+  `.obsolete.json` sidecar: the suggestion `translate status` gives for it), checked and filled
+  like a current one, in a box that says it is outdated and holds the English behind a toggle;
+  if its placeholders no longer match, the chunk shows English;
+* the page says how much of it is translated, with a link to its cache file for contributors and
+  one to the language's translation-status page.
 
 A cache file that cannot be read is reported as an error and left untouched; that page is built
 in English.
@@ -29,13 +34,15 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..page import ui_strings
 from .apply import TranslationWarning, needs_translation, translate_section, translate_text, validate
 from .cache import CacheError, CacheWriteError, TranslationCache
 from .keys import Fragment, module_chunks, module_keys, summary_key, title_key
+from .status import _suggest
+from .status_page import FILE_NAME as STATUS_FILE
 
 
 def render_fragment(fragment: Fragment, render_math) -> str:
@@ -88,6 +95,8 @@ class ModuleTranslation:
     cache_url: str | None
     title_text: str | None = None
     summary_text: str | None = None
+    # new key -> the old translation of its previous English (shown marked as outdated)
+    outdated: dict = field(default_factory=dict)
 
     def title(self, english: str) -> str:
         return self.title_text or english
@@ -97,12 +106,45 @@ class ModuleTranslation:
 
     def section_html(self, section, render_math) -> str | None:
         return translate_section(section, self.translations,
-                                 lambda f: render_fragment(f, render_math))
+                                 lambda f: render_fragment(f, render_math),
+                                 outdated=self.outdated, mark_outdated=self.mark_outdated)
+
+    def mark_outdated(self, old_html: str, english_html: str) -> str:
+        """An old translation in a box that says so, with the current English behind a toggle."""
+        ui = ui_strings(self.lang)
+        return (f'<div class="outdated" data-outdated>'
+                f'<p class="outdated-note" data-pagefind-ignore>{html.escape(ui["outdated_note"])}</p>'
+                f'{old_html}'
+                f'<details class="outdated-english" data-pagefind-ignore>'
+                f'<summary>{html.escape(ui["outdated_english"])}</summary>'
+                f'<div lang="en">{english_html}</div></details></div>')
 
     def page_status(self, site) -> dict:
+        ui = ui_strings(self.lang)
         percent = 100 if self.total == 0 else int(100 * self.translated / self.total)
-        text = ui_strings(self.lang)['translated'].format(percent=percent)
-        return {'percent': percent, 'text': text, 'href': self.cache_url}
+        text = ui['translated'].format(percent=percent)
+        # The language's translation-status page (pylit.translate.status_page) lies at the
+        # root of its folder: `root` + this, in the page template
+        return {'percent': percent, 'text': text, 'href': self.cache_url,
+                'status_href': STATUS_FILE, 'status_text': ui['status_link']}
+
+
+def outdated_translations(keys: list[str], translations: dict[str, str],
+                          obsolete: dict[str, str]) -> dict[str, str]:
+    """
+    `{new key: old translation}` for the untranslated chunks whose English changed: the
+    sidecar's translation of the most similar old English, the same suggestion that
+    `pylit translate status` shows and `pylit translate accept` takes.
+    """
+    found = {}
+    if not obsolete:
+        return found
+    for key in keys:
+        if translations.get(key, key) == key and needs_translation(key):
+            s = _suggest(key, obsolete)
+            if s is not None:
+                found[key] = s.translation
+    return found
 
 
 class TranslatorFactory:
@@ -124,12 +166,16 @@ class TranslatorFactory:
         return TranslationCache(self.cache_dir, self.module_path(src), self.lang)
 
     def fingerprint(self, src) -> str:
-        """The bytes of the module's cache file, so that editing it rebuilds the page."""
-        path = self.cache(src).path
-        try:
-            return hashlib.sha256(path.read_bytes()).hexdigest()
-        except FileNotFoundError:
-            return 'none'
+        """The bytes of the module's cache file and sidecar, so that editing them rebuilds the page."""
+        cache = self.cache(src)
+        h = hashlib.sha256()
+        for path in (cache.path, cache.obsolete_path):
+            try:
+                h.update(path.read_bytes())
+            except FileNotFoundError:
+                h.update(b'none')
+            h.update(b'\0')
+        return h.hexdigest()
 
     def formulas(self, module) -> list[tuple[str, bool]]:
         """The formulas the placeholders of the module's chunks stand for."""
@@ -147,16 +193,17 @@ class TranslatorFactory:
         rel_file = cache.path.as_posix()
         filename = PurePosixPath(src.rel).name
         try:
-            values = cache.sync(module_keys(module, filename), write=self.write_caches).translations
+            synced = cache.sync(module_keys(module, filename), write=self.write_caches)
         except CacheWriteError as e:
             # A read-only cache folder: the page still uses the translations, the file stays
             self._diagnostics.append(Diagnostic(str(e.path), 0, 'warning', f'{e.message}; the cache file was not updated'))
-            values = e.result.translations
+            synced = e.result
         except CacheError as e:
             self._diagnostics.append(Diagnostic(str(e.path), e.line, 'error',
                                                 f'{e.message}; the page is built in English and the file is left as it is',
                                                 column=e.column))
             return None
+        values = synced.translations
         warnings: list[TranslationWarning] = []
         title = translate_text(title_key(module, filename), values, cache_file=rel_file, warnings=warnings)
         summary = translate_text(summary_key(module), values, cache_file=rel_file, warnings=warnings)
@@ -178,7 +225,8 @@ class TranslatorFactory:
         url = f'{self.cache_url.rstrip("/")}/{self.module_path(src)}.{self.lang}.json' if self.cache_url else None
         return ModuleTranslation(lang=self.lang, cache_file=rel_file, translations=values,
                                  total=len(keys), translated=done, cache_url=url,
-                                 title_text=title, summary_text=summary)
+                                 title_text=title, summary_text=summary,
+                                 outdated=outdated_translations(keys, values, synced.obsolete))
 
     def diagnostics(self) -> list:
         return list(self._diagnostics)
