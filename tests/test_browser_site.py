@@ -491,11 +491,11 @@ def test_search_in_chinese(sites, watched):
 def test_language_switcher_leads_to_the_same_page_in_chinese(sites, watched):
     watched.goto(sites['site'] + SOPHIA)
     page = watched.page
-    page.click('.languages a[hreflang="zh"]')
+    page.click('.languages a[hreflang="zh-Hans"]')
     page.wait_for_load_state('load')
     assert urlparse(page.url).path.endswith('/site/zh/' + SOPHIA)
-    assert page.evaluate('document.documentElement.lang') == 'zh'
-    assert page.locator('.languages .current').get_attribute('lang') == 'zh'
+    assert page.evaluate('document.documentElement.lang') == 'zh-Hans'
+    assert page.locator('.languages .current').get_attribute('lang') == 'zh-Hans'
     assert not watched.errors
 
 

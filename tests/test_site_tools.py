@@ -184,7 +184,7 @@ def test_sitemap_outside_git_uses_file_times_for_every_language(write_tree, tmp_
     assert urls['https://example.org/zh/optimizers/adam.html']['lastmod'] == '2024-05-06T07:08:09+00:00'
     assert urls['https://example.org/zh/index.html']['lastmod'] == '2024-01-02T03:04:05+00:00'
     assert urls['https://example.org/misc/notes.html']['alternates'] == {
-        'en': 'https://example.org/misc/notes.html', 'zh': 'https://example.org/zh/misc/notes.html'}
+        'en': 'https://example.org/misc/notes.html', 'zh-Hans': 'https://example.org/zh/misc/notes.html'}
     # The canonical URL of a page is its <loc>
     assert '<link rel="canonical" href="https://example.org/zh/optimizers/adam.html">' in \
         (out / 'zh' / 'optimizers' / 'adam.html').read_text()
@@ -282,8 +282,9 @@ def test_search_index_has_one_index_per_language(write_tree, tmp_path):
     run(root, out / 'zh', 'zh', cache)
     search.build_index(out)
     entry = json.loads((out / 'pagefind' / 'pagefind-entry.json').read_text())
-    assert set(entry['languages']) == {'en', 'zh'}
-    assert entry['languages']['en']['page_count'] == 4 and entry['languages']['zh']['page_count'] == 4
+    # one index per <html lang> (zh pages are zh-Hans: pylit/languages.py)
+    assert set(entry['languages']) == {'en', 'zh-hans'}
+    assert entry['languages']['en']['page_count'] == 4 and entry['languages']['zh-hans']['page_count'] == 4
     assert not (out / '.pagefind.tmp').exists() and not (out / '.pagefind.old').exists()
     # Running again replaces the index in place
     search.build_index(out)

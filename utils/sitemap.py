@@ -30,6 +30,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from pylit.build import MANIFEST
+from pylit.page import html_lang
 from pylit.write import write_atomic
 
 
@@ -178,7 +179,7 @@ def make_sitemap(site: Path, site_url: str, source: Path, translate_cache: Path 
             if len(others) > 1:
                 for alt in others:
                     alt_out = manifests[alt][rel]['out']
-                    lines.append(f'    <xhtml:link rel="alternate" hreflang={quoteattr(alt)} '
+                    lines.append(f'    <xhtml:link rel="alternate" hreflang={quoteattr(html_lang(alt))} '
                                  f'href={quoteattr(page_url(site_url, alt, alt_out))}/>')
             lines.append('  </url>')
     lines.append('</urlset>')
