@@ -258,6 +258,8 @@ def import_po(po: polib.POFile, cache_dir: Path | str, lang: str, path: str = '<
     result = ImportResult(lang)
     per_module: dict[str, tuple[dict, dict, dict, dict]] = {}
     unknown_reported = set()
+    # fuzzy entries with a previous msgid (`#|`): msgid -> the old English the export took them from
+    prefilled: dict[str, dict[str, str]] = {}
     for entry in po:
         if entry.msgid == '':
             continue
@@ -291,6 +293,8 @@ def import_po(po: polib.POFile, cache_dir: Path | str, lang: str, path: str = '<
             if entry.msgstr:
                 fuzzy[entry.msgid] = entry.msgstr
                 result.fuzzy += 1
+                if entry.previous_msgid:
+                    prefilled.setdefault(mod, {})[entry.msgid] = entry.previous_msgid
             continue
         value = entry.msgstr or entry.msgid
         if value != entry.msgid:
@@ -306,6 +310,14 @@ def import_po(po: polib.POFile, cache_dir: Path | str, lang: str, path: str = '<
     for mod in sorted(per_module):
         entries, obsolete, fuzzy, comments = per_module[mod]
         cache = TranslationCache(cache_dir, mod, lang)
+        # A fuzzy entry that is still the export's pre-fill (the old translation of its `#|`
+        # previous English, which stays in the sidecar as the suggestion) is not kept again
+        if prefilled.get(mod):
+            old = {**cache.load(), **cache.load_obsolete(), **obsolete}
+            for key, previous in prefilled[mod].items():
+                if key in fuzzy and previous in old and _match_newlines(key, old[previous]) == fuzzy[key]:
+                    del fuzzy[key]
+                    result.fuzzy -= 1
         # The export made the newlines at the ends match the English (msgfmt -c); a value that
         # differs from the cache only there keeps the cache's form, so a round trip changes nothing
         for current, new in ((cache.load(), entries), (cache.load_obsolete(), obsolete)):
