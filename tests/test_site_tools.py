@@ -378,7 +378,8 @@ def test_dev_server_serves_on_loopback_and_reports_rebuilt_pages(write_tree, tmp
         adam = root / 'optimizers' / 'adam.py'
         adam.write_text(ADAM.replace('# Adam\n', '# Adam\n\nA new sentence.\n'))
         reload = next_of('reload')
-        assert reload['paths'] == ['/optimizers/adam.html'] and not reload['all']
+        # (the page, and the copy of its module that its source link points to)
+        assert reload['paths'] == ['/optimizers/adam.html', '/optimizers/adam.py'] and not reload['all']
         assert 'A new sentence.' in (docs / 'optimizers' / 'adam.html').read_text()
         # A source that does not parse: an error message naming the file
         adam.write_text('def broken(:\n')
