@@ -333,7 +333,8 @@ def test_every_page_links_to_its_source(measured, site, chromium):
         context.close()
 
 
-# A span is one italic letter: KaTeX's `mord mathnormal` holding a single Latin letter
+# Italic letters are KaTeX's `mord mathnormal` spans; KaTeX merges neighbours into one span where
+# it can (`αx`), so a run counts the Latin letters of consecutive such spans
 ITALIC_RUNS = r'''() => {
   const found = [];
   for (const html of document.querySelectorAll('.katex-html')) {
@@ -342,7 +343,7 @@ ITALIC_RUNS = r'''() => {
       let run = '';
       for (const el of [...parent.children, null]) {
         const letter = el && el.classList.contains('mathnormal') && el.classList.contains('mord') &&
-          /^[A-Za-z]$/.test(el.textContent) && !el.querySelector('*');
+          /^[A-Za-z]+$/.test(el.textContent) && !el.querySelector('*');
         if (letter) { run += el.textContent; continue; }
         if (run.length >= 3) found.push({run, tex});
         run = '';

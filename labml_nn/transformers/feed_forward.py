@@ -16,7 +16,7 @@ non-linear computation. From
 [Attention Is All You Need](https://arxiv.org/abs/1706.03762):
 
 \begin{align}
-FFN(x) &= f(x W_1 + b_1) W_2 + b_2
+\operatorname{FFN}(x) &= f(x W_1 + b_1) W_2 + b_2
 \end{align}
 
 where $f$ is an activation such as $\max(0, x)$. The hidden layer is wider than
