@@ -264,6 +264,11 @@ def measured(site, chromium):
             for out in english_pages():
                 page, errors = open_page(context, site['url'] + out)
                 found[out, width] = page.evaluate(MEASURE)
+                if width == WIDE:
+                    found[out, 'italic'] = page.evaluate(ITALIC_RUNS)
+                    page.emulate_media(color_scheme='dark')
+                    found[out, 'dark'] = page.evaluate(DARK)
+                    page.emulate_media(color_scheme='light')
                 if width == NARROW:
                     # Scrolled to its end, a wide formula fades on the left instead
                     found[out, 'scrolled'] = page.evaluate('''() => [...document.querySelectorAll('main .katex-display')]
@@ -356,16 +361,9 @@ ITALIC_RUNS = r'''() => {
 
 @needs_browser
 @pytest.mark.browser
-def test_no_italic_runs_in_formulas(site, chromium):
-    context = chromium.new_context(viewport={'width': WIDE, 'height': SCREEN})
-    bad = []
-    try:
-        for out in english_pages():
-            page, _ = open_page(context, site['url'] + out)
-            bad += [(out, f['run'], f['tex'][:80]) for f in page.evaluate(ITALIC_RUNS) if f['tex'] not in ITALIC_RUNS_ALLOWED]
-            page.close()
-    finally:
-        context.close()
+def test_no_italic_runs_in_formulas(measured):
+    bad = [(out, f['run'], f['tex'][:80]) for (out, kind), found in measured.items() if kind == 'italic'
+           for f in found if f['tex'] not in ITALIC_RUNS_ALLOWED]
     assert not bad, ('multi-letter italic runs in formulas (use \\operatorname{...}, \\text{...} or '
                      f'\\texttt{{...}} for names): {bad}')
 
@@ -396,17 +394,12 @@ DARK = r'''() => {
 
 @needs_browser
 @pytest.mark.browser
-def test_dark_mode_inline_code_and_one_shade_of_code_column(site, chromium):
-    context = chromium.new_context(viewport={'width': WIDE, 'height': SCREEN}, color_scheme='dark')
-    try:
-        for out in english_pages():
-            page, _ = open_page(context, site['url'] + out)
-            m = page.evaluate(DARK)
-            assert len(m['shades']) <= 1, f'{out}: the code column has several shades {m["shades"]}'
-            assert not m['inline'], f'{out}: inline code coloured as an error or operator: {m["inline"][:5]}'
-            page.close()
-    finally:
-        context.close()
+def test_dark_mode_inline_code_and_one_shade_of_code_column(measured):
+    for (out, kind), m in measured.items():
+        if kind != 'dark':
+            continue
+        assert len(m['shades']) <= 1, f'{out}: the code column has several shades {m["shades"]}'
+        assert not m['inline'], f'{out}: inline code coloured as an error or operator: {m["inline"][:5]}'
 
 
 FONT = r'''() => {
