@@ -254,14 +254,20 @@ MEASURE = r'''() => {
 }'''
 
 
+def measured_pages() -> list[str]:
+    """Every English page, and the home and Sophia pages in Chinese and Japanese."""
+    pages = english_pages()
+    return pages + [f'{lang}/{out}' for lang in ('zh', 'ja') for out in ('index.html', SOPHIA) if out in pages]
+
+
 @pytest.fixture(scope='module')
 def measured(site, chromium):
-    """Every English page measured at 1400 px and 390 px (light)."""
+    """Every page of `measured_pages()` measured at 1400 px and 390 px (light), and in dark mode."""
     found = {}
     for width, height in ((WIDE, SCREEN), (NARROW, 844)):
         context = chromium.new_context(viewport={'width': width, 'height': height}, color_scheme='light')
         try:
-            for out in english_pages():
+            for out in measured_pages():
                 page, errors = open_page(context, site['url'] + out)
                 found[out, width] = page.evaluate(MEASURE)
                 if width == WIDE:
@@ -333,6 +339,8 @@ def test_every_page_links_to_its_source(measured, site, chromium):
             r = context.request.get(m['source'])
             assert r.ok, f'{out}: source link {m["source"]} answers {r.status}'
             rel = urlparse(m['source']).path.split('/', 1)[1]
+            if out.startswith(('zh/', 'ja/')):
+                rel = rel.split('/', 1)[1]
             assert r.body() == (SOURCE / rel).read_bytes().replace(b'\r\n', b'\n'), f'{out}: {m["source"]} is not the module'
     finally:
         context.close()
