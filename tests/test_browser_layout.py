@@ -203,6 +203,10 @@ MEASURE = r'''() => {
       if (far > right + 1) out.hiddenLines.push(line.textContent.trim().slice(0, 60));
     }
   }
+  // Line numbers: each on one row, whole
+  out.brokenLineNumbers = [...document.querySelectorAll('main .code .ln')].filter(ln =>
+    ln.getBoundingClientRect().height > 1.5 * parseFloat(getComputedStyle(ln).lineHeight) ||
+    ln.scrollWidth > ln.clientWidth + 1).map(ln => ln.dataset.ln);
   // Code and commands in the notes
   out.notesCodeHidden = [];
   for (const el of document.querySelectorAll('main .docs pre, main .docs code')) {
@@ -306,6 +310,7 @@ def test_no_code_line_hidden_and_notes_commands_wrap(measured):
             continue
         assert not m['hiddenLines'], f'{out} at {w}px: code lines hidden behind a scroll: {m["hiddenLines"][:3]}'
         assert m['scrollingBlocks'] == 0, f'{out} at {w}px: {m["scrollingBlocks"]} code blocks scroll sideways'
+        assert not m['brokenLineNumbers'], f'{out} at {w}px: line numbers wrapped or cut: {m["brokenLineNumbers"][:5]}'
         assert not m['notesCodeHidden'], f'{out} at {w}px: code in the notes cut off: {m["notesCodeHidden"][:3]}'
 
 
