@@ -159,8 +159,21 @@ def _code_html(section, lines: list[str]) -> str:
         code.pop(0)
     while code and not code[-1][1].strip():
         code.pop()
-    return ''.join(f'<span class="line"><span class="ln" data-ln="{n}"></span>{lines[n - 1]}</span>'
-                   for n, _ in code)
+    # `--i`: the line's indentation, for the hanging indent of a wrapped line (site.css)
+    return ''.join(f'<span class="line"{_indent_style(text)}><span class="ln" data-ln="{n}"></span>{lines[n - 1]}</span>'
+                   for n, text in code)
+
+
+def _indent_style(text: str) -> str:
+    indent = min(len(text) - len(text.lstrip(' ')), 40)
+    return f' style="--i:{indent}"' if indent and text.strip() else ''
+
+
+def source_link(repo_url: str | None, rel: str) -> str:
+    """The page's "source" link: the module in the repository (`--repo_url`), else its copy in the site."""
+    if repo_url:
+        return f'{repo_url.rstrip("/")}/{rel}'
+    return posixpath.basename(rel)
 
 
 def render_pages(tasks: list[PageTask], template_dir: str | None) -> list[tuple[str, PageRecord]]:
@@ -201,7 +214,10 @@ def render_pages(tasks: list[PageTask], template_dir: str | None) -> list[tuple[
                                         code=Markup(_code_html(s, lines))))
         out = t.src.out
         site = t.site
-        source_url = f'{site["repo_url"].rstrip("/")}/{t.src.rel}' if site['repo_url'] else None
+        source_url = source_link(site['repo_url'], t.src.rel)
+        if not site['repo_url']:
+            # Without a repository address the page links to a copy of its module beside it
+            write_atomic(t.out_path.parent / posixpath.basename(t.src.rel), t.text)
         prefix = '' if site['lang'] == 'en' else f'{site["lang"]}/'
         canonical = f'{site["site_url"].rstrip("/")}/{prefix}{out}' if site['site_url'] else None
         root = relative_root(out)

@@ -7,7 +7,7 @@ So we cut every formula out first (`find_math`), render it with KaTeX, and put t
 Python-Markdown's *stash*: the text keeps only an opaque placeholder, and Markdown puts the
 stashed HTML back at the very end.
 
-Inline code is highlighted with Pygments, like the code column.
+Inline code is plain text with its names marked (see `highlight_inline_code`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ import markdown
 from markdown.extensions import Extension
 from markdown.inlinepatterns import BACKTICK_RE, InlineProcessor
 from markdown.preprocessors import Preprocessor
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
+from pygments.token import Error, Name
 
 # The display environments KaTeX knows and we accept as blocks
 ENVIRONMENTS = ('align', 'align*', 'aligned', 'equation', 'equation*', 'gather', 'gather*',
@@ -73,14 +72,28 @@ def math_error_html(tex: str, display: bool, error: str) -> str:
             f'{html.escape(tex)}</{tag}>')
 
 
-# Made once: building a formatter computes its whole style sheet
 _INLINE_LEXER = PythonLexer(stripnl=False, ensurenl=False)
-_INLINE_FORMATTER = HtmlFormatter(nowrap=True)
 
 
 def highlight_inline_code(code: str) -> str:
-    """Inline code highlighted as Python."""
-    body = highlight(code, _INLINE_LEXER, _INLINE_FORMATTER).rstrip('\n')
+    """
+    Inline code in the notes: plain text, with its names marked.
+
+    Inline code is as often a command line, a flag or a file path (`--device`,
+    `tests/test_optimizers.py`) as Python, so it is not coloured as Python: lexing a flag as
+    Python gives an operator or an error token, which the dark theme paints bold red. Only the
+    names are marked (as plain names, class `n`), so that clicking `state` in the notes
+    highlights `state` in the code; and only when the text lexes as Python without an error.
+    """
+    tokens = list(_INLINE_LEXER.get_tokens(code))
+    if any(t in Error for t, _ in tokens):
+        return f'<code class="highlight">{html.escape(code, quote=False)}</code>'
+    out = []
+    for ttype, value in tokens:
+        text = html.escape(value, quote=False)
+        # Every kind of name is a plain name (`n`): no colour, no bold, still clickable
+        out.append(f'<span class="n">{text}</span>' if ttype in Name and value.strip() else text)
+    body = ''.join(out).rstrip('\n')
     return f'<code class="highlight">{body}</code>'
 
 

@@ -66,6 +66,12 @@ CLIENT_JS = r"""(function () {
   function hide() {
     if (banner) { banner.remove(); banner = null; }
   }
+  // Connect only when this page came from the preview server that injected this script (its
+  // tag carries the server's id), over http; `?nolive` in the address opts out (headless tools
+  // waiting for the network to idle, such as `--virtual-time-budget` screenshots)
+  var tag = document.currentScript;
+  if (!tag || !tag.dataset.pylitServer || !/^https?:$/.test(location.protocol) ||
+      /[?&]nolive\b/.test(location.search) || !window.EventSource) return;
   var source = new EventSource('/__pylit/events');
   source.onmessage = function (e) {
     var m;
@@ -290,7 +296,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         if fs_path.is_dir() and path.endswith('/'):
             fs_path = fs_path / 'index.html'
         if fs_path.suffix == '.html' and fs_path.is_file():
-            return self._send(inject(fs_path.read_bytes()), 'text/html; charset=utf-8')
+            return self._send(inject(fs_path.read_bytes(), self.hub.server_id), 'text/html; charset=utf-8')
         return super().do_GET()
 
     def _send(self, body: bytes, content_type: str):
@@ -324,9 +330,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.hub.disconnect(q)
 
 
-def inject(page: bytes) -> bytes:
+def inject(page: bytes, server_id: str = 'preview') -> bytes:
     """The page with the reload script before its last `</body>` (or at the end)."""
-    tag = f'<script src="{CLIENT}"></script>'.encode()
+    tag = f'<script src="{CLIENT}" data-pylit-server="{server_id}"></script>'.encode()
     i = page.rfind(b'</body>')
     return page[:i] + tag + page[i:] if i >= 0 else page + tag
 

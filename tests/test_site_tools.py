@@ -303,8 +303,9 @@ from pylit import serve  # noqa: E402
 
 def test_reload_script_is_added_only_when_serving():
     page = b'<html><body><p>x</p></body></html>'
-    assert serve.inject(page) == b'<html><body><p>x</p><script src="/__pylit/reload.js"></script></body></html>'
-    assert serve.inject(b'<p>no body') == b'<p>no body<script src="/__pylit/reload.js"></script>'
+    tag = b'<script src="/__pylit/reload.js" data-pylit-server="s1"></script>'
+    assert serve.inject(page, 's1') == b'<html><body><p>x</p>' + tag + b'</body></html>'
+    assert serve.inject(b'<p>no body', 's1') == b'<p>no body' + tag
 
 
 def test_languages_come_from_the_pylit_flags():
@@ -340,9 +341,9 @@ def test_dev_server_serves_on_loopback_and_reports_rebuilt_pages(write_tree, tmp
     try:
         status, ctype, body = get(base + '/optimizers/adam.html')
         assert status == 200 and ctype.startswith('text/html')
-        assert body.endswith(b'<script src="/__pylit/reload.js"></script></body>\n</html>\n')
+        assert body.endswith(f'<script src="/__pylit/reload.js" data-pylit-server="{hub.server_id}"></script></body>\n</html>\n'.encode())
         assert b'__pylit' not in (docs / 'optimizers' / 'adam.html').read_bytes()
-        assert get(base + '/')[2] == serve.inject((docs / 'index.html').read_bytes())
+        assert get(base + '/')[2] == serve.inject((docs / 'index.html').read_bytes(), hub.server_id)
         status, ctype, body = get(base + '/__pylit/reload.js')
         assert ctype.startswith('text/javascript') and b'EventSource' in body
         status, ctype, body = get(base + '/static/site.css')
@@ -378,7 +379,8 @@ def test_dev_server_serves_on_loopback_and_reports_rebuilt_pages(write_tree, tmp
         adam = root / 'optimizers' / 'adam.py'
         adam.write_text(ADAM.replace('# Adam\n', '# Adam\n\nA new sentence.\n'))
         reload = next_of('reload')
-        assert reload['paths'] == ['/optimizers/adam.html'] and not reload['all']
+        # (the page, and the copy of its module that its source link points to)
+        assert reload['paths'] == ['/optimizers/adam.html', '/optimizers/adam.py'] and not reload['all']
         assert 'A new sentence.' in (docs / 'optimizers' / 'adam.html').read_text()
         # A source that does not parse: an error message naming the file
         adam.write_text('def broken(:\n')

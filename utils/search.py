@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-EXCLUDE = ['.katex-html', 'annotation']
+EXCLUDE = ['.katex-html', 'semantics > :not(annotation)']
 
 
 class SearchError(Exception):

@@ -224,7 +224,7 @@ class Sophia(GenericAdaptiveOptimizer):
         denominator = (h * rho).clamp_(min=eps)
         # The pre-conditioned and clipped step $\operatorname{clip}\big(m_t / \max(\rho h_t, \epsilon), 1\big)$
         ratio = (m / denominator).clamp_(min=-1., max=1.)
-        # $\theta_t = \theta_{t-1} - \eta \cdot ratio$
+        # $\theta_t = \theta_{t-1} - \eta \cdot \texttt{ratio}$
         param.add_(ratio, alpha=-lr)
 
     def step_group(self, group: Dict[str, Any], params: List[torch.Tensor], grads: List[torch.Tensor],
@@ -258,7 +258,7 @@ class Sophia(GenericAdaptiveOptimizer):
             ratio = torch._foreach_div(m, denominator)
             torch._foreach_clamp_min_(ratio, -1.)
             torch._foreach_clamp_max_(ratio, 1.)
-            # $\theta_t = \theta_{t-1} - \eta \cdot ratio$
+            # $\theta_t = \theta_{t-1} - \eta \cdot \texttt{ratio}$
             torch._foreach_add_(p, ratio, alpha=-lr)
 
     def _scalars(self, params: List[torch.Tensor]) -> torch.Tensor:

@@ -16,12 +16,12 @@ non-linear computation. From
 [Attention Is All You Need](https://arxiv.org/abs/1706.03762):
 
 \begin{align}
-FFN(x) &= f(x W_1 + b_1) W_2 + b_2
+\operatorname{FFN}(x) &= f(x W_1 + b_1) W_2 + b_2
 \end{align}
 
 where $f$ is an activation such as $\max(0, x)$. The hidden layer is wider than
-the model, $W_1 \in \mathbb{R}^{d_{model} \times d_{ff}}$ with $d_{ff}$ usually
-$4 d_{model}$, and $W_2$ projects back to $d_{model}$.
+the model, $W_1 \in \mathbb{R}^{d_\text{model} \times d_{ff}}$ with $d_{ff}$ usually
+$4 d_\text{model}$, and $W_2$ projects back to $d_\text{model}$.
 
 ### Gated variant
 
@@ -29,10 +29,10 @@ $4 d_{model}$, and $W_2$ projects back to $d_{model}$.
 activation element-wise with a second linear projection of the input, a *gate*:
 
 \begin{align}
-FFN_{gated}(x) &= \bigl(f(x W_1 + b_1) \otimes (x V + c)\bigr) W_2 + b_2
+\operatorname{FFN}_\text{gated}(x) &= \bigl(f(x W_1 + b_1) \otimes (x V + c)\bigr) W_2 + b_2
 \end{align}
 
-With $f = \mathop{GELU}$ this is GEGLU, with $f = \mathop{Swish}$ it is SwiGLU.
+With $f = \operatorname{GELU}$ this is GEGLU, with $f = \operatorname{Swish}$ it is SwiGLU.
 """
 
 from typing import Optional
@@ -54,7 +54,7 @@ class FeedForward(nn.Module):
                  bias2: bool = True,
                  bias_gate: bool = True):
         """
-        * `d_model` is the size $d_{model}$ of the input and output vectors
+        * `d_model` is the size $d_\text{model}$ of the input and output vectors
         * `d_ff` is the size $d_{ff}$ of the hidden layer
         * `dropout_prob` is the dropout probability on the hidden layer
         * `activation` is the activation $f$; `None` means `nn.ReLU()`

@@ -20,7 +20,7 @@ A query is compared with every key by a dot product;
 the softmax of those scores says how much of each value to take:
 
 \begin{align}
-\mathop{Attention}(Q, K, V) &= \mathop{softmax}\Bigl(\frac{Q K^\top}{\sqrt{d_k}}\Bigr) V
+\operatorname{Attention}(Q, K, V) &= \operatorname{softmax}\Bigl(\frac{Q K^\top}{\sqrt{d_k}}\Bigr) V
 \end{align}
 
 Here $Q \in \mathbb{R}^{\text{seq}_q \times d_k}$ stacks the queries as rows,
@@ -39,15 +39,15 @@ zero, so we scale the scores back to unit variance.
 
 One softmax produces one weighted average per position, which can only follow one
 pattern at a time (say, "the previous character"). Multi-head attention runs $h$
-attentions side by side, each on its own $d_k = d_{model} / h$ dimensional
+attentions side by side, each on its own $d_k = d_\text{model} / h$ dimensional
 projections, and concatenates their outputs:
 
 \begin{align}
-\mathop{head}_i &= \mathop{Attention}(X_q W^Q_i, X_k W^K_i, X_v W^V_i) \\
-\mathop{MultiHead}(X_q, X_k, X_v) &= \mathop{Concat}(\mathop{head}_1, \dots, \mathop{head}_h) W^O
+\operatorname{head}_i &= \operatorname{Attention}(X_q W^Q_i, X_k W^K_i, X_v W^V_i) \\
+\operatorname{MultiHead}(X_q, X_k, X_v) &= \operatorname{Concat}(\operatorname{head}_1, \dots, \operatorname{head}_h) W^O
 \end{align}
 
-The cost is about the same as one attention of full width $d_{model}$.
+The cost is about the same as one attention of full width $d_\text{model}$.
 
 ### The fused kernel
 
@@ -105,14 +105,14 @@ class MultiHeadAttention(nn.Module):
     r"""
     ## Multi-Head Attention Module
 
-    Computes $\mathop{MultiHead}(X_q, X_k, X_v)$. For self-attention the same
+    Computes $\operatorname{MultiHead}(X_q, X_k, X_v)$. For self-attention the same
     tensor is passed as `query`, `key` and `value`.
     """
 
     def __init__(self, heads: int, d_model: int, dropout_prob: float = 0.1, bias: bool = True):
         """
         * `heads` is the number of heads $h$
-        * `d_model` is the size $d_{model}$ of the input and output vectors;
+        * `d_model` is the size $d_\text{model}$ of the input and output vectors;
           it must be divisible by `heads`
         * `dropout_prob` is the dropout probability applied to the attention weights
         * `bias` says whether the query, key and value projections have biases
@@ -120,7 +120,7 @@ class MultiHeadAttention(nn.Module):
         super().__init__()
         if d_model % heads != 0:
             raise ValueError(f"d_model={d_model} must be divisible by heads={heads}")
-        # Size of each head's vectors, $d_k = d_{model} / h$
+        # Size of each head's vectors, $d_k = d_\text{model} / h$
         self.d_k = d_model // heads
         self.heads = heads
         # Projections $W^Q$, $W^K$ and $W^V$ for all heads
@@ -160,7 +160,7 @@ class MultiHeadAttention(nn.Module):
         k = self.key(key)
         v = self.value(value)
 
-        # $\mathop{softmax}\bigl(Q_i K_i^\top / \sqrt{d_k}\bigr) V_i$ for all heads at once,
+        # $\operatorname{softmax}\bigl(Q_i K_i^\top / \sqrt{d_k}\bigr) V_i$ for all heads at once,
         # of shape `[batch, heads, seq_q, d_k]`.
         # Masked pairs get a score of $-\infty$, so their weight after the softmax is $0$.
         # Dropout on the attention weights is only active while training.

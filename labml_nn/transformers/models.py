@@ -20,12 +20,12 @@ final vectors to logits over the vocabulary.
 
 Every sub-layer $F$ (attention or feed-forward) sits on a residual path.
 The original paper normalises *after* adding the residual,
-$x \leftarrow \mathop{LayerNorm}(x + F(x))$.
+$x \leftarrow \operatorname{LayerNorm}(x + F(x))$.
 We use the *pre-norm* arrangement studied in
 [On Layer Normalization in the Transformer Architecture](https://arxiv.org/abs/2002.04745):
 
 \begin{align}
-x &\leftarrow x + \mathop{Dropout}\bigl(F(\mathop{LayerNorm}(x))\bigr)
+x &\leftarrow x + \operatorname{Dropout}\bigl(F(\operatorname{LayerNorm}(x))\bigr)
 \end{align}
 
 The residual stream $x$ is never normalised, so the gradient flows through the
@@ -56,10 +56,10 @@ class EmbeddingsWithPositionalEncoding(nn.Module):
 
     Looks up a vector $e_t$ for each token $t$ and adds the
     [sinusoidal encoding](positional_encoding.html) of its position:
-    $x_p = \sqrt{d_{model}} \, e_{t_p} + PE_p$.
+    $x_p = \sqrt{d_\text{model}} \, e_{t_p} + PE_p$.
 
     The sinusoids have entries of size about $1$. We start the embeddings with
-    standard deviation $1 / \sqrt{d_{model}}$ and multiply by $\sqrt{d_{model}}$,
+    standard deviation $1 / \sqrt{d_\text{model}}$ and multiply by $\sqrt{d_\text{model}}$,
     so that tokens and positions start on the same scale.
     """
 

@@ -15,12 +15,12 @@ vector that depends only on the position $p$ to each token embedding.
 ### Fixed sinusoidal encoding
 
 [Attention Is All You Need](https://arxiv.org/abs/1706.03762) uses sines and
-cosines of geometrically spaced frequencies. For a model of width $d_{model}$ and
-$i = 0 \dots d_{model} / 2 - 1$:
+cosines of geometrically spaced frequencies. For a model of width $d_\text{model}$ and
+$i = 0 \dots d_\text{model} / 2 - 1$:
 
 \begin{align}
-PE_{p, 2i} &= \sin\Bigl(\frac{p}{10000^{2i / d_{model}}}\Bigr) \\
-PE_{p, 2i + 1} &= \cos\Bigl(\frac{p}{10000^{2i / d_{model}}}\Bigr)
+PE_{p, 2i} &= \sin\Bigl(\frac{p}{10000^{2i / d_\text{model}}}\Bigr) \\
+PE_{p, 2i + 1} &= \cos\Bigl(\frac{p}{10000^{2i / d_\text{model}}}\Bigr)
 \end{align}
 
 Each pair of dimensions is a point on a circle that turns at its own speed as $p$
@@ -55,9 +55,9 @@ def sinusoidal_positional_encoding(max_len: int, d_model: int) -> torch.Tensor:
     position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
     # The even dimensions $2i$
     two_i = torch.arange(0, d_model, 2, dtype=torch.float32)
-    # The frequencies $10000^{-2i / d_{model}}$, computed through $\exp$ and $\log$
+    # The frequencies $10000^{-2i / d_\text{model}}$, computed through $\exp$ and $\log$
     frequency = torch.exp(two_i * -(math.log(10000.0) / d_model))
-    # The angles $p \cdot 10000^{-2i / d_{model}}$, `[max_len, d_model / 2]`
+    # The angles $p \cdot 10000^{-2i / d_\text{model}}$, `[max_len, d_model / 2]`
     angle = position * frequency
     pe = torch.zeros(max_len, d_model)
     # $PE_{p, 2i} = \sin(\cdot)$

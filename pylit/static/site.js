@@ -348,6 +348,36 @@
     idle(function () { buildSymbols(); });
   }
 
+  // ## Display formulas wider than the notes
+
+  // A formula that scrolls sideways fades out at the edge that hides more of it (site.css)
+  function initWideFormulas() {
+    if (!main) return;
+    var displays = Array.prototype.slice.call(main.querySelectorAll('.katex-display'));
+    if (!displays.length) return;
+    function mark(d) {
+      var more = [];
+      // (a few pixels of KaTeX's struts past the edge hide nothing)
+      if (d.scrollLeft > 3) more.push('left');
+      if (d.scrollLeft + d.clientWidth < d.scrollWidth - 3) more.push('right');
+      var value = more.join(' ');
+      if (value) { if (d.getAttribute('data-more') !== value) d.setAttribute('data-more', value); }
+      else if (d.hasAttribute('data-more')) d.removeAttribute('data-more');
+    }
+    function markAll() { displays.forEach(mark); }
+    displays.forEach(function (d) {
+      d.addEventListener('scroll', function () { mark(d); }, { passive: true });
+    });
+    var pending = false;
+    window.addEventListener('resize', function () {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(function () { pending = false; markAll(); });
+    });
+    markAll();
+    if (doc.fonts && doc.fonts.ready) doc.fonts.ready.then(markAll);
+  }
+
   // ## Clearing everything
 
   function clearAll() {
@@ -508,10 +538,10 @@
     }
 
     // Pagefind's excerpts mark the matches with <mark>; the rest is text
-    function excerptNode(excerpt) {
+    function excerptNode(excerpt, content) {
       var span = doc.createElement('div');
       span.className = 'excerpt';
-      var parts = String(excerpt || '').split(/<\/?mark>/);
+      var parts = trimExcerpt(String(excerpt || ''), content).split(/<\/?mark>/);
       parts.forEach(function (part, i) {
         var text = doc.createTextNode(decode(part));
         if (i % 2 === 1) {
@@ -523,6 +553,35 @@
         }
       });
       return span;
+    }
+
+    // Letters and digits of scripts that separate words with spaces (not CJK, which does not)
+    var WORDY = /[A-Za-z0-9\u00C0-\u024F\u0370-\u03FF\u0400-\u04FF_\-.,;:!?)\]}'"\u2019\u201D]/;
+
+    // An excerpt starts at a word: Pagefind cuts it a fixed number of words around the match,
+    // and its words are not the text's (it splits `Sophia-G` into `Sophia` and `-G`), so an
+    // excerpt can start inside a word. Such a fragment is dropped and the excerpt starts with an
+    // ellipsis. The page's indexed text (`content`) tells whether the excerpt's first character
+    // follows a space.
+    function trimExcerpt(excerpt, content) {
+      var plain = decode(excerpt.replace(/<\/?mark>/g, ''));
+      if (!plain) return excerpt;
+      var cut = false;
+      var at = content ? content.indexOf(plain.slice(0, 40)) : -1;
+      if (at > 0) {
+        var before = content.charAt(at - 1);
+        cut = !/\s/.test(before) && WORDY.test(before) && WORDY.test(plain.charAt(0));
+      } else if (at < 0) {
+        cut = /^[\-.,;:!?)\]}'"\u2019\u201D]/.test(plain);
+      }
+      var out = excerpt;
+      if (cut) {
+        var space = excerpt.search(/\s/);
+        var mark = excerpt.indexOf('<mark>');
+        if (space > 0 && (mark < 0 || space < mark)) out = excerpt.slice(space + 1);
+        else cut = false;
+      }
+      return (cut || at > 0 ? '\u2026 ' : '') + out.replace(/^\s+/, '');
     }
 
     var decoder = doc.createElement('textarea');
@@ -576,11 +635,11 @@
             sa.href = (loc !== null && sectionOf(data, loc)) || s.url;
             sa.textContent = s.title;
             d.appendChild(sa);
-            d.appendChild(excerptNode(s.excerpt));
+            d.appendChild(excerptNode(s.excerpt, data.content));
             li.appendChild(d);
           });
         } else {
-          li.appendChild(excerptNode(data.excerpt));
+          li.appendChild(excerptNode(data.excerpt, data.content));
         }
         ol.appendChild(li);
       });
@@ -655,6 +714,7 @@
     initSearch();
     initImages();
     initFormulas();
+    initWideFormulas();
     initInteractions();
   }
 

@@ -89,7 +89,7 @@ on two cores of a 16-core Intel Xeon whose other cores ran other jobs:
 OMP_NUM_THREADS=2 taskset -c 0,1 python -m labml_nn.transformers.basic.compare_optimizers --device cpu
 ```
 
-The budget is small on purpose: a 2-layer model with $d_{model} = 96$
+The budget is small on purpose: a 2-layer model with $d_\text{model} = 96$
 (236,417 parameters), 64 characters of context, 32 windows per step and
 600 steps, so each run sees about 1.2 million characters, roughly one pass over
 the training text. AdamW tried the learning rates
@@ -116,7 +116,7 @@ On this problem Sophia-G is clearly the worse optimizer, and wider searches on
 a GPU did not change that. With the same model and budget, $\rho \in \{0.04, 1, 4, 16\}$
 against $\eta$ from 0.001 to 0.008 gave at best 2.06 (AdamW: 1.857), and a Hessian
 estimate at every step gave at best 2.07. With the experiments' default model
-(3 layers, $d_{model} = 128$, 1,200 steps) AdamW reached 1.60, and Sophia-G
+(3 layers, $d_\text{model} = 128$, 1,200 steps) AdamW reached 1.60, and Sophia-G
 between 1.86 and 1.93 over the settings we tried.
 
 Why, as far as we can tell:
