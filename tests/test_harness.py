@@ -449,3 +449,36 @@ def test_time_left_of_a_resumed_run_counts_only_the_steps_to_go():
         clock.now += 0.5
         p.step(done)
     assert p.text().startswith('step 94/100') and p.text().endswith('left 0:03')
+
+
+# ## Several processes
+
+def torchrun(*args, timeout=600):
+    return subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
+                           str(DEMO), *args], cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, 'OMP_NUM_THREADS': '1'})
+
+
+@pytest.mark.slow
+def test_two_processes_rank_0_writes_and_resume_is_exact(tmp_path):
+    # Two processes (gloo on the CPU, each half of every batch); with dropout each has its own random stream.
+    # (That two processes train like one is tested with the transformer in test_experiment.py.)
+    full, part = tmp_path / 'full', tmp_path / 'part'
+    r = torchrun(*flags(full))
+    assert r.returncode == 0, r.stderr[-3000:]
+    # Only rank 0 wrote and printed
+    assert sorted(p.name for p in full.iterdir()) == ['.lock', 'checkpoint.pt', 'config.json', 'metrics.csv']
+    assert r.stdout.count('harness_demo: starting') == 1 and r.stdout.count('step 12/12') == 1
+    # A stop and a resume restore both processes' random states exactly
+    r = torchrun(*flags(part, '--stop-at', '4'))
+    assert 'Stopped at step 5' in r.stdout, r.stderr[-3000:]
+    from labml_nn.experiments.checkpoint import load_checkpoint
+    state = load_checkpoint(part / 'checkpoint.pt')
+    assert state['step'] == 5 and len(state['ranks']) == 2
+    assert not torch.equal(state['ranks'][0]['rng']['torch'], state['ranks'][1]['rng']['torch'])
+    # Resuming with another number of processes is refused
+    r = run_demo(*flags(part, '--resume'))
+    assert r.returncode == 2 and 'written by 2 process(es)' in one_line(r.stderr)
+    r = torchrun(*flags(part, '--resume'))
+    assert r.returncode == 0, r.stderr[-3000:]
+    compare_runs(full, part)
