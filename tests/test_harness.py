@@ -303,6 +303,16 @@ def test_resume_after_ctrl_c_equals_an_uninterrupted_run(stop_at, tmp_path, caps
     assert [int(x['step']) for x in ra] == [3, 6, 9, 12]
 
 
+def test_sigterm_also_saves_and_stops(tmp_path, capsys):
+    # What `kill` and job schedulers send: the same clean stop as Ctrl-C
+    full, part = tmp_path / 'full', tmp_path / 'part'
+    assert call(flags(full), capsys)[0] == 0
+    code, out, _ = call(flags(part, '--stop-at', '8', '--stop-signal', 'SIGTERM'), capsys)
+    assert code == 130 and 'Stopped at step 9' in out
+    assert call(flags(part, '--resume'), capsys)[0] == 0
+    compare_runs(full, part)
+
+
 @pytest.mark.slow
 def test_resume_after_a_real_sigint_at_a_random_step(tmp_path):
     # The uninterrupted run, then the same run interrupted by SIGINT from outside at a random moment
