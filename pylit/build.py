@@ -518,8 +518,11 @@ def page_tasks(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> list:
 def render(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> Rendered:
     """Render every stale page of every language, each in a bounded worker."""
     from .pool import Failure, run_bounded
-    from .render import render_page, PageError
+    from .render import render_page, PageError, preload
     tasks = page_tasks(p, parsed, nav, m)
+    if tasks:
+        # Import and compile once, before the workers fork, so that a page's time is its own
+        preload(tasks[0].template_dir, notebooks=any(t.make_notebook for t in tasks))
     jobs = max(1, p.opts.jobs or os.cpu_count() or 1)
     results = run_bounded(render_page, tasks, jobs=jobs, timeout=p.opts.page_timeout,
                           memory=p.opts.page_memory_mb << 20)

@@ -44,7 +44,7 @@ def check_notes(text: str) -> str | None:
             return f'a paragraph opens {deepest} `[` without closing them (the limit is {MAX_BRACKET_DEPTH})'
     levels = 0
     for m in re.finditer(r'^([ \t]*)[*+-] ', text, re.M):
-        levels = max(levels, len(m.group(1).expandtabs(4)) // 2)
+        levels = max(levels, len(m.group(1).expandtabs(4)) // 4)
     if levels > MAX_LIST_DEPTH:
         return f'lists nest {levels} levels deep (the limit is {MAX_LIST_DEPTH})'
     return None
@@ -117,6 +117,20 @@ def _templates(template_dir: str | None):
     if template_dir not in _TEMPLATES:
         _TEMPLATES[template_dir] = Templates(Path(template_dir) if template_dir else None)
     return _TEMPLATES[template_dir]
+
+
+def preload(template_dir: str | None, notebooks: bool = False):
+    """Import the renderers and compile the templates (in the build, before the workers fork)."""
+    from . import highlight, notes  # noqa: F401
+    templates = _templates(template_dir)
+    for name in ('page.html', 'nav.html', 'pager.html', 'home.html', 'section_tools.html'):
+        try:
+            templates.env.get_template(name)
+        except Exception:
+            pass
+    if notebooks:
+        import nbformat  # noqa: F401
+        from nbformat import v4  # noqa: F401
 
 
 def render_page(t: PageTask) -> RenderedPage:

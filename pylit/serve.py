@@ -276,24 +276,41 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
     def do_GET(self):
+        self._serve(head=False)
+
+    def do_HEAD(self):
+        # The same headers as GET (the injected script counts in Content-Length), without the body
+        self._serve(head=True)
+
+    def _serve(self, head: bool):
         path = self.path.split('?', 1)[0].split('#', 1)[0]
-        if path == EVENTS:
+        if path == EVENTS and not head:
             return self._events()
         if path == CLIENT:
-            return self._send(CLIENT_JS.encode(), 'text/javascript; charset=utf-8')
-        fs_path = Path(self.translate_path(self.path))
-        if fs_path.is_dir() and path.endswith('/'):
-            fs_path = fs_path / 'index.html'
-        if fs_path.suffix == '.html' and fs_path.is_file():
-            return self._send(inject(fs_path.read_bytes()), 'text/html; charset=utf-8')
-        return super().do_GET()
+            return self._send(CLIENT_JS.encode(), 'text/javascript; charset=utf-8', head)
+        try:
+            fs_path = Path(self.translate_path(self.path))
+            if fs_path.is_dir() and path.endswith('/'):
+                fs_path = fs_path / 'index.html'
+            if fs_path.suffix == '.html' and fs_path.is_file():
+                return self._send(inject(fs_path.read_bytes()), 'text/html; charset=utf-8', head)
+        except (ValueError, OSError):
+            # A NUL byte (`/index.html%00.txt`), a name too long for the file system, ...
+            return self.send_error(400, 'Bad request path')
+        try:
+            return super().do_HEAD() if head else super().do_GET()
+        except (ValueError, OSError) as e:
+            if isinstance(e, (BrokenPipeError, ConnectionResetError)):
+                return None
+            return self.send_error(400, 'Bad request path')
 
-    def _send(self, body: bytes, content_type: str):
+    def _send(self, body: bytes, content_type: str, head: bool = False):
         self.send_response(200)
         self.send_header('Content-Type', content_type)
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not head:
+            self.wfile.write(body)
 
     def _events(self):
         self.send_response(200)
@@ -326,9 +343,15 @@ def inject(page: bytes) -> bytes:
     return page[:i] + tag + page[i:] if i >= 0 else page + tag
 
 
+class Server(http.server.ThreadingHTTPServer):
+    # Every open tab holds one live-reload connection, and they all reconnect at once when the
+    # server restarts: a backlog of 5 would make most of 200 tabs wait for a retry
+    request_queue_size = 1024
+
+
 def make_server(docs: Path, port: int, hub: Hub) -> http.server.ThreadingHTTPServer:
     handler = type('BoundHandler', (Handler,), {'hub': hub})
-    server = http.server.ThreadingHTTPServer((HOST, port), functools.partial(handler, directory=str(docs)))
+    server = Server((HOST, port), functools.partial(handler, directory=str(docs)))
     server.daemon_threads = True
     return server
 
