@@ -487,6 +487,7 @@ def page_tasks(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> list:
     by_rel = p.by_rel()
     template_dir = str(p.opts.template_dir) if p.opts.template_dir else None
     notebook_lang = p.targets[0].lang
+    notebooks = p.opts.notebooks and _has_nbformat()
     tasks = []
     for t in p.targets:
         ent = nav.entries[t.lang]
@@ -498,7 +499,7 @@ def page_tasks(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> list:
             crumbs = tuple((ent[r].title, relative_href(src.out, ent[r].out)) for r in nav.parents[rel] if r in ent)
             wanted = m.page_math.get((t.lang, rel), ())
             notebook = None
-            if p.opts.notebooks and not src.is_index:
+            if notebooks and not src.is_index:
                 nb_out = src.out[:-len('.html')] + '.ipynb'
                 nb = relative_href(src.out, nb_out)
                 # A translated site links to the notebook of the English site, one folder up
@@ -515,6 +516,14 @@ def page_tasks(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> list:
     return tasks
 
 
+def _has_nbformat() -> bool:
+    try:
+        import nbformat  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
 def render(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> Rendered:
     """Render every stale page of every language, each in a bounded worker."""
     from .pool import Failure, run_bounded
@@ -527,6 +536,9 @@ def render(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> Rendered:
     results = run_bounded(render_page, tasks, jobs=jobs, timeout=p.opts.page_timeout,
                           memory=p.opts.page_memory_mb << 20)
     pages, diagnostics = {}, []
+    if p.opts.notebooks and tasks and not _has_nbformat():
+        diagnostics.append(Diagnostic('<build>', 0, 'warning', 'nbformat is not installed, so no notebooks were '
+                                      'written: pip install nbformat==5.11.1 (or pass --no_notebooks)'))
     for task, r in zip(tasks, results):
         if isinstance(r, Failure):
             reason = r.reason

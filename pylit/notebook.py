@@ -45,15 +45,20 @@ def notebook_cells(module: Module) -> list[tuple[str, str]]:
         lines = [text for _, text in s.code]
         first = next((l for l in lines if l.strip()), None)
         last = next((l for l in reversed(code) if l.strip()), None)
-        probe = first if first is not None else last
-        continues = last is not None and probe is not None and probe[:1] in (' ', '\t')
+        if first is None:
+            # Only blank lines: inside a block while the code so far is indented or opens one
+            continues = last is not None and (last[:1] in (' ', '\t') or last.rstrip().endswith(':'))
+            probe = last if last is None or last[:1] in (' ', '\t') else '    '
+        else:
+            continues = last is not None and first[:1] in (' ', '\t')
+            probe = first
         if s.docs.strip():
             if continues:
                 code.extend(_as_comments(s.docs, _indent(probe)))
             else:
                 flush()
                 cells.append(('markdown', s.docs.strip('\n')))
-        elif not continues:
+        elif not continues and first is not None:
             flush()
         code.extend(lines)
     flush()
