@@ -344,15 +344,16 @@ def nav_keys(own: dict, ent: dict, chapter_map: dict, parents: dict, rels) -> di
     The full key of each page: its own key and what its navigation shows (its parents'
     titles, its chapter's pages); the home page lists every page, so it changes with any.
     """
+    sig = {r: f'{e.rel}\0{e.out}\0{e.title}\0{e.summary}\0{e.year}' for r, e in ent.items()}
+    chapter_sig = {ch: _hash(*[sig.get(r, '') for r in members]) for ch, members in chapter_map.items()}
     keys = {}
     for rel in rels:
-        parts = [own[rel]]
-        parts += [repr(ent.get(r)) for r in parents[rel]]
         folder = posixpath.dirname(rel)
-        parts += [repr(ent.get(r)) for r in chapter_map.get(folder, ())]
-        parts.append(repr(ent.get(posixpath.join(folder, '__init__.py') if folder else '__init__.py')))
+        parts = [own[rel], chapter_sig.get(folder, ''),
+                 sig.get(posixpath.join(folder, '__init__.py') if folder else '__init__.py', '')]
+        parts += [sig.get(r, '') for r in parents[rel]]
         if rel == '__init__.py':
-            parts += [repr(ent[r]) + own[r] for r in rels if r in ent]
+            parts += [sig[r] + own[r] for r in rels if r in sig]
         keys[rel] = _hash(*parts)
     return keys
 
@@ -423,6 +424,8 @@ def katex_message(error: str) -> str:
 
 def math(p: Plan, parsed: Parsed, nav: Navigation, render: Callable | None = None) -> MathResult:
     """Every distinct formula of the stale pages of every language, rendered once."""
+    if not any(nav.stale.values()):
+        return MathResult({}, {}, ())
     from .notes import find_math
     page_math, where = {}, {}
     for t in p.targets:
@@ -487,8 +490,10 @@ def page_tasks(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> list:
     by_rel = p.by_rel()
     template_dir = str(p.opts.template_dir) if p.opts.template_dir else None
     notebook_lang = p.targets[0].lang
-    notebooks = p.opts.notebooks and _has_nbformat()
     tasks = []
+    if not any(nav.stale.values()):
+        return tasks
+    notebooks = p.opts.notebooks and _has_nbformat()
     for t in p.targets:
         ent = nav.entries[t.lang]
         site = site_settings(p.opts, t.lang)
@@ -527,29 +532,34 @@ def _has_nbformat() -> bool:
 def render(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> Rendered:
     """Render every stale page of every language, each in a bounded worker."""
     from .pool import Failure, run_bounded
-    from .render import render_page, PageError, preload
+    from .render import render_module, PageError, preload
     tasks = page_tasks(p, parsed, nav, m)
     if tasks:
         # Import and compile once, before the workers fork, so that a page's time is its own
         preload(tasks[0].template_dir, notebooks=any(t.make_notebook for t in tasks))
+    # One job per module: its languages share the highlighted code and the English notes
+    groups: dict[str, list] = {}
+    for task in tasks:
+        groups.setdefault(task.src.rel, []).append(task)
     jobs = max(1, p.opts.jobs or os.cpu_count() or 1)
-    results = run_bounded(render_page, tasks, jobs=jobs, timeout=p.opts.page_timeout,
+    modules = [tuple(g) for g in groups.values()]
+    results = run_bounded(render_module, modules, jobs=jobs, timeout=p.opts.page_timeout,
                           memory=p.opts.page_memory_mb << 20)
     pages, diagnostics = {}, []
     if p.opts.notebooks and tasks and not _has_nbformat():
         diagnostics.append(Diagnostic('<build>', 0, 'warning', 'nbformat is not installed, so no notebooks were '
                                       'written: pip install nbformat==5.11.1 (or pass --no_notebooks)'))
-    for task, r in zip(tasks, results):
+    for group, r in zip(modules, results):
         if isinstance(r, Failure):
             reason = r.reason
             if reason.startswith(PageError.__name__ + ': '):
                 reason = reason[len(PageError.__name__) + 2:].rsplit(' (at ', 1)[0]
             else:
                 reason = f'cannot render the page: {reason}; page skipped'
-            lang = '' if task.lang == p.targets[0].lang else f' [{task.lang}]'
-            diagnostics.append(Diagnostic(task.src.rel, 0, 'error', reason + lang))
+            diagnostics.append(Diagnostic(group[0].src.rel, 0, 'error', reason))
         else:
-            pages[(task.lang, task.src.rel)] = r
+            for task, page in zip(group, r):
+                pages[(task.lang, task.src.rel)] = page
     return Rendered(pages, tuple(diagnostics))
 
 
@@ -668,6 +678,10 @@ def manifest(p: Plan, written: Written, diagnostics, links=(), parsed: Parsed | 
     records = {}
     for t in p.targets:
         recs = written.records[t.lang]
+        if not written.built[t.lang] and not written.removed and recs.keys() == p.previous[t.lang].keys():
+            # Nothing changed: the manifest on disk is this one
+            records[t.lang] = recs
+            continue
         keys = None
         if t.translator is not None and nav is not None:
             # Synchronising may have rewritten cache files: remember the pages by their new keys

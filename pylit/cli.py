@@ -95,9 +95,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f'pylit: error: --languages {args.languages}: {lang!r} is not a language code (such as en,zh,ja)',
                   file=sys.stderr)
             return 2
-    if args.translate_cache and not args.translate and len(languages) > 1 and not Path(args.translate_cache).is_dir():
-        print(f'pylit: error: --translate_cache {args.translate_cache}: no such folder', file=sys.stderr)
-        return 2
     problem = _unwritable(Path(args.out_dir))
     if problem:
         print(f'pylit: error: -d {args.out_dir}: {problem}; pass a folder you can write to', file=sys.stderr)

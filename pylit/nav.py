@@ -16,6 +16,7 @@ list:
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass
@@ -53,7 +54,15 @@ def url_path(out: str) -> str:
 
 def href(from_out: str, to_out: str) -> str:
     """The relative, percent-encoded link from one page to another."""
-    return url_path(posixpath.relpath(to_out, posixpath.dirname(from_out) or '.'))
+    return _href(posixpath.dirname(from_out), to_out)
+
+
+@functools.lru_cache(maxsize=65536)
+def _href(from_dir: str, to_out: str) -> str:
+    to_dir, name = posixpath.split(to_out)
+    if to_dir == from_dir:
+        return url_path(name)
+    return url_path(posixpath.relpath(to_out, from_dir or '.'))
 
 
 @dataclass(frozen=True)

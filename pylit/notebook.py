@@ -66,18 +66,17 @@ def notebook_cells(module: Module) -> list[tuple[str, str]]:
 
 
 def make_notebook(module: Module, title: str | None = None) -> str:
-    """The notebook as JSON text (nbformat 4, validated)."""
+    """The notebook as JSON text (nbformat 4; `nbformat.writes` validates it)."""
     import nbformat
-    from nbformat import v4
-    nb = v4.new_notebook()
-    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
-    nb.metadata['language_info'] = {'name': 'python'}
     cells = notebook_cells(module)
     if title and not (cells and cells[0][0] == 'markdown' and cells[0][1].lstrip().startswith('# ')):
         cells.insert(0, ('markdown', f'# {title}'))
+    nb = {'nbformat': 4, 'nbformat_minor': 5, 'cells': [],
+          'metadata': {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'},
+                       'language_info': {'name': 'python'}}}
     for i, (kind, source) in enumerate(cells):
-        cell = v4.new_markdown_cell(source) if kind == 'markdown' else v4.new_code_cell(source)
-        cell['id'] = f'cell-{i}'
-        nb.cells.append(cell)
-    nbformat.validate(nb)
-    return nbformat.writes(nb) + '\n'
+        cell = {'cell_type': kind, 'id': f'cell-{i}', 'metadata': {}, 'source': source}
+        if kind == 'code':
+            cell.update(execution_count=None, outputs=[])
+        nb['cells'].append(cell)
+    return nbformat.writes(nbformat.from_dict(nb)) + '\n'

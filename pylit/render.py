@@ -115,7 +115,10 @@ def _templates(template_dir: str | None):
     from pathlib import Path
     from .page import Templates
     if template_dir not in _TEMPLATES:
-        _TEMPLATES[template_dir] = Templates(Path(template_dir) if template_dir else None)
+        templates = Templates(Path(template_dir) if template_dir else None)
+        # A build's templates do not change while it runs: no need to check their files per page
+        templates.env.auto_reload = False
+        _TEMPLATES[template_dir] = templates
     return _TEMPLATES[template_dir]
 
 
@@ -133,7 +136,16 @@ def preload(template_dir: str | None, notebooks: bool = False):
         from nbformat import v4  # noqa: F401
 
 
-def render_page(t: PageTask) -> RenderedPage:
+def render_module(tasks: tuple) -> list:
+    """
+    The pages of one module in every language: the code column (Pygments) and the English
+    notes (Markdown) are rendered once and shared by the languages.
+    """
+    shared = {}
+    return [render_page(t, shared) for t in tasks]
+
+
+def render_page(t: PageTask, shared: dict | None = None) -> RenderedPage:
     from markupsafe import Markup
     from .highlight import highlight_lines
     from .notes import NotesRenderer, math_error_html
@@ -162,7 +174,10 @@ def render_page(t: PageTask) -> RenderedPage:
     site_url = site['site_url'].rstrip('/') if site['site_url'] else None
     page_url = f'{site_url}/{prefix}{url_path(out)}' if site_url else f'{prefix}{url_path(out)}'
     notes = NotesRenderer(render_math)
-    lines = highlight_lines(t.text)
+    shared = {} if shared is None else shared
+    if 'lines' not in shared:
+        shared['lines'] = highlight_lines(t.text)
+    lines = shared['lines']
     sections, issue_urls = [], {}
     for i, s in enumerate(t.module.sections):
         if site['remove_empty_sections'] and s.is_empty:
@@ -171,9 +186,13 @@ def render_page(t: PageTask) -> RenderedPage:
         if t.translation is not None:
             html = t.translation.section_html(s, render_math)
         if html is None:
-            html = notes.render(s.docs)
+            if ('notes', i) not in shared:
+                shared[('notes', i)] = notes.render(s.docs)
+            html = shared[('notes', i)]
+        if ('code', i) not in shared:
+            shared[('code', i)] = _code_html(s, lines)
         anchor = f'section-{i}'
-        sections.append(PageSection(anchor=anchor, notes=Markup(html), code=Markup(_code_html(s, lines))))
+        sections.append(PageSection(anchor=anchor, notes=Markup(html), code=Markup(shared[('code', i)])))
         url = issue_link(site, t.title, page_url, t.src.rel, anchor, _section_lines(s))
         if url:
             issue_urls[anchor] = url
