@@ -126,6 +126,8 @@ class BuildReport:
     # Per language: the modules whose pages were built, and every page's record
     built_by_lang: dict = field(default_factory=dict)
     pages_by_lang: dict = field(default_factory=dict)
+    # Per stage: (wall-clock seconds, CPU seconds of the build and its workers)
+    timings: dict = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -623,7 +625,15 @@ def write(p: Plan, parsed: Parsed, nav: Navigation, rendered: Rendered) -> Writt
                 if rec.out.endswith('.html'):
                     (t.out_dir / (rec.out[:-5] + '.ipynb')).unlink(missing_ok=True)
                 removed.append(rel)
-        copy_static(t.out_dir, p.node_modules)
+        # The static files change only with the salt (it covers them): a stamp saves copying them again
+        stamp = t.out_dir / 'static' / '.pylit-static'
+        try:
+            fresh = stamp.read_text() == p.salts[t.lang]
+        except OSError:
+            fresh = False
+        if not fresh:
+            copy_static(t.out_dir, p.node_modules)
+            write_atomic(stamp, p.salts[t.lang])
         for path, rel in p.assets:
             write_atomic(t.out_dir / rel, path.read_bytes())
         records[t.lang], built[t.lang] = recs, tuple(done)
@@ -706,6 +716,23 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
     """Build the pages of `opts.paths` into `opts.out_dir`; see the module notes for the stages."""
     from contextlib import ExitStack
     from .write import OutputLock, remove_stale_temps
+    import time
+    try:
+        import resource
+
+        def cpu():
+            # This process and its finished workers (and KaTeX's node processes)
+            return sum(resource.getrusage(w).ru_utime + resource.getrusage(w).ru_stime
+                       for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    except ImportError:
+        cpu = time.process_time
+    clock = [time.perf_counter(), cpu()]
+    timings = {}
+
+    def lap(name):
+        now, used = time.perf_counter(), cpu()
+        timings[name] = (now - clock[0], used - clock[1])
+        clock[0], clock[1] = now, used
     targets = targets_of(opts, translator_factory)
     with ExitStack() as locks:
         for t in targets:
@@ -713,14 +740,23 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
             # Another build's language folder inside ours is left to that build
             remove_stale_temps(t.out_dir, marker=MANIFEST)
         p = plan(opts, translator_factory, targets)
+        lap('plan')
         parsed = parse(p, set().union(*p.own_stale.values()))
+        lap('parse')
         nav, parsed = navigate(p, parsed)
+        lap('navigate')
         m = math(p, parsed, nav)
+        lap('math')
         rendered = render(p, parsed, nav, m)
+        lap('render')
         written = write(p, parsed, nav, rendered)
+        lap('write')
         links = check(p, written)
+        lap('check')
         report = report_of(p, parsed, m, rendered, written, links)
         manifest(p, written, report.diagnostics, links, parsed, nav)
+        lap('manifest')
+    report.timings = timings
     return report
 
 

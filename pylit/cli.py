@@ -51,6 +51,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument('--translate_cache_url', metavar='URL',
                    help='URL of the translation cache folder on the repository host, linked from translated pages')
     p.add_argument('-q', '--quiet', action='store_true', help='print only problems')
+    p.add_argument('--timings', action='store_true', help='print the seconds each stage of the build took')
     return p
 
 
@@ -132,4 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f'pylit: {len(report.built)} pages built{per_lang}, {len(report.skipped)} unchanged, '
               f'{report.formulas} formulas, {len(report.warnings)} warnings, {len(report.errors)} errors '
               f'in {took:.2f}s -> {opts.out_dir}', file=sys.stderr)
+    if args.timings:
+        print('pylit: stages (wall s / CPU s): ' + ', '.join(f'{k} {w:.3f}/{c:.3f}' for k, (w, c) in report.timings.items()),
+              file=sys.stderr)
     return report.exit_status(args.strict)

@@ -66,8 +66,9 @@ def notebook_cells(module: Module) -> list[tuple[str, str]]:
 
 
 def make_notebook(module: Module, title: str | None = None) -> str:
-    """The notebook as JSON text (nbformat 4; `nbformat.writes` validates it)."""
+    """The notebook as JSON text, nbformat 4 (the tests validate it against nbformat's schema)."""
     import nbformat
+    from nbformat.v4 import writes
     cells = notebook_cells(module)
     if title and not (cells and cells[0][0] == 'markdown' and cells[0][1].lstrip().startswith('# ')):
         cells.insert(0, ('markdown', f'# {title}'))
@@ -79,4 +80,4 @@ def make_notebook(module: Module, title: str | None = None) -> str:
         if kind == 'code':
             cell.update(execution_count=None, outputs=[])
         nb['cells'].append(cell)
-    return nbformat.writes(nbformat.from_dict(nb)) + '\n'
+    return writes(nbformat.from_dict(nb)) + '\n'

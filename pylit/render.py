@@ -173,7 +173,6 @@ def render_page(t: PageTask, shared: dict | None = None) -> RenderedPage:
     prefix = '' if lang == 'en' else f'{lang}/'
     site_url = site['site_url'].rstrip('/') if site['site_url'] else None
     page_url = f'{site_url}/{prefix}{url_path(out)}' if site_url else f'{prefix}{url_path(out)}'
-    notes = NotesRenderer(render_math)
     shared = {} if shared is None else shared
     if 'lines' not in shared:
         shared['lines'] = highlight_lines(t.text)
@@ -187,7 +186,10 @@ def render_page(t: PageTask, shared: dict | None = None) -> RenderedPage:
             html = t.translation.section_html(s, render_math)
         if html is None:
             if ('notes', i) not in shared:
-                shared[('notes', i)] = notes.render(s.docs)
+                # One renderer per module (heading ids are unique across its page), made when first needed
+                if 'notes' not in shared:
+                    shared['notes'] = NotesRenderer(render_math)
+                shared[('notes', i)] = shared['notes'].render(s.docs)
             html = shared[('notes', i)]
         if ('code', i) not in shared:
             shared[('code', i)] = _code_html(s, lines)
