@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     from .discover import DiscoverError
     languages = tuple(l.strip() for l in args.languages.split(',') if l.strip())
     for lang in languages:
-        if not re.fullmatch(r'[a-z]{2,3}(-[A-Za-z0-9]+)?', lang):
+        if not re.fullmatch(r'[A-Za-z]{2,3}([-_][A-Za-z0-9]+)?', lang):
             print(f'pylit: error: --languages {args.languages}: {lang!r} is not a language code (such as en,zh,ja)',
                   file=sys.stderr)
             return 2

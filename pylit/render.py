@@ -96,15 +96,15 @@ def _section_lines(section) -> tuple[int, int]:
 
 
 def issue_link(site: dict, title: str, page_url: str, rel: str, anchor: str, lines: tuple[int, int]) -> str | None:
-    """A link that opens a new issue pre-filled with the page, the section and its source lines."""
+    """
+    A link that opens a new issue pre-filled with the page (and section) and the source lines.
+    Kept short: a page has one per section, and they count in its weight.
+    """
     if not site.get('issues_url'):
         return None
     first, last = lines
-    source = f'{rel} lines {first}-{last}'
-    if site.get('repo_url'):
-        source += f' ({site["repo_url"].rstrip("/")}/{url_path(rel)}#L{first}-L{last})'
-    body = f'Page: {page_url}#{anchor}\nSection: {anchor}\nSource: {source}\n\nWhat is wrong:\n'
-    query = urlencode({'title': f'{title}: {anchor}', 'body': body}, quote_via=quote)
+    body = f'Page: {page_url}#{anchor}\nSource: {rel}#L{first}-L{last}\n\n'
+    query = urlencode({'title': f'{title}: {anchor}', 'body': body}, quote_via=lambda v, *a: quote(v, safe='/:'))
     return f'{site["issues_url"].rstrip("/")}/new?{query}'
 
 

@@ -331,7 +331,7 @@ def test_citation_and_report_links(write_tree, tmp_path):
     q = parse_qs(url.query)
     assert q['title'] == ['Sophia: section-0']
     assert 'Page: https://example.org/opt/sophia.html#section-0' in q['body'][0]
-    assert 'Source: opt/sophia.py lines 14-16 (https://github.com/o/r/blob/main/src/opt/sophia.py#L14-L16)' in q['body'][0]
+    assert 'Source: opt/sophia.py#L14-L16' in q['body'][0]
     assert 'class="citation"' not in (out / 'opt/adam.html').read_text()
     # An explicit tracker; and without either, no link
     run(root, tmp_path / 'b', issues_url='https://tracker.example.org/p/issues')
