@@ -285,3 +285,38 @@ def test_head_content_length_matches_get(server):
 
 def test_listen_backlog_holds_200_clients(server):
     assert server.request_queue_size >= 200
+
+
+# ## The bounded workers themselves
+
+def _allocate(n: int) -> int:
+    return len(bytearray(n))
+
+
+def _recurse(n: int) -> int:
+    return _recurse(n + 1)
+
+
+def test_workers_bound_memory_and_recursion():
+    from pylit.pool import Failure, run_bounded
+    results = run_bounded(_allocate, [1000, 4 << 30, 2000, 0], jobs=2, timeout=60, memory=256 << 20)
+    assert results[0] == 1000 and results[2] == 2000 and results[3] == 0
+    assert results[1] == Failure('it needs more than 256 MB of memory')
+    results = run_bounded(_recurse, [0], jobs=1)
+    assert isinstance(results[0], Failure) and 'RecursionError' in results[0].reason
+
+
+def test_cli_builds_every_language_in_one_run(write_tree, tmp_path):
+    root = write_tree({'__init__.py': HOME, 'good.py': GOOD})
+    out = tmp_path / 'site'
+    proc = subprocess.run([sys.executable, '-m', 'pylit', '--strict', '--languages', 'en,zh,ja',
+                           '--translate_cache', str(tmp_path / 'cache'), '-d', str(out), '.'],
+                          cwd=root, capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    assert 'pylit: 2 pages built (en 2, zh 2, ja 2), 0 unchanged' in proc.stderr
+    assert (out / 'good.html').exists() and (out / 'zh/good.html').exists() and (out / 'ja/good.html').exists()
+    assert (tmp_path / 'cache/good.ja.json').exists()
+    proc = subprocess.run([sys.executable, '-m', 'pylit', '--languages', 'en,z h', '-d', str(out), '.'],
+                          cwd=root, capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': str(REPO)})
+    assert proc.returncode == 2
+    assert proc.stderr == "pylit: error: --languages en,z h: 'z h' is not a language code (such as en,zh,ja)\n"
