@@ -261,7 +261,8 @@ def plan(opts: BuildOptions, translator_factory: Callable | None = None,
     node_modules, math_error, base = _fingerprints(opts)
     salts, previous, own_keys, own_stale = {}, {}, {}, {}
     for t in targets:
-        content = dict(opts.content_options(), lang=t.lang)
+        # (a translated page links to its own notebook when built alone, to the English one in a multi-language build)
+        content = dict(opts.content_options(), lang=t.lang, notebooks_of=targets[0].lang)
         salts[t.lang] = _hash(base, json.dumps(content, sort_keys=True))
         previous[t.lang] = _load_manifest(t.out_dir / MANIFEST, salts[t.lang])
         keys = {}
