@@ -89,10 +89,23 @@ def make_tree(root: Path, modules: int, seed: int = 0) -> int:
     return total
 
 
-def run(cmd: list[str], cwd: Path) -> float:
+CPU: dict[str, list[float]] = {}
+
+
+def _children_cpu() -> float:
+    import resource
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run(cmd: list[str], cwd: Path, label: str | None = None) -> float:
+    """Wall-clock seconds of one command; its CPU seconds (with its workers) go to `CPU[label]`."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     took = time.perf_counter() - start
+    if label:
+        CPU.setdefault(label, []).append(_children_cpu() - cpu)
     if proc.returncode != 0:
         sys.exit(f'build failed ({proc.returncode}):\n{proc.stderr[-2000:]}')
     return took
@@ -122,7 +135,7 @@ def main():
         for r in range(args.repeat):
             out = tmp / 'out'
             shutil.rmtree(out, ignore_errors=True)
-            cold.append(run(base + ['-d', str(out), *sorted(os.listdir(src))], src))
+            cold.append(run(base + ['-d', str(out), *sorted(os.listdir(src))], src, 'cold'))
             nochange.append(run(base + ['-d', str(out), *sorted(os.listdir(src))], src))
             target = src / 'section_3' / 'module_65.py'
             target.write_text(target.read_text() + f'\n# A change, number {r}, with $z_{r}$\nz = {r}\n')
@@ -145,15 +158,15 @@ def main():
                     # The caches, as copies of the English text, made by a first build
                     run(multi + ['-d', str(tmp / 'multi0'), *entries], src)
                 shutil.rmtree(tmp / 'multi', ignore_errors=True)
-                multi_cold.append(run(multi + ['-d', str(tmp / 'multi'), *entries], src))
-                multi_nochange.append(run(multi + ['-d', str(tmp / 'multi'), *entries], src))
+                multi_cold.append(run(multi + ['-d', str(tmp / 'multi'), *entries], src, 'multi_cold'))
+                multi_nochange.append(run(multi + ['-d', str(tmp / 'multi'), *entries], src, 'multi_nochange'))
                 target = src / 'section_5' / 'module_101.py'
                 target.write_text(target.read_text() + f'\n# Another change, number {r}\nw = {r}\n')
                 multi_changed.append(run(multi + ['-d', str(tmp / 'multi'), *entries], src))
             if args.pycco:
                 shutil.rmtree(tmp / 'pycco', ignore_errors=True)
                 files = sorted(str(p.relative_to(src)) for p in src.rglob('*.py'))
-                pycco.append(run([str(Path(sys.executable).parent / 'pycco'), '-p', '-d', str(tmp / 'pycco'), *files], src))
+                pycco.append(run([str(Path(sys.executable).parent / 'pycco'), '-p', '-d', str(tmp / 'pycco'), *files], src, 'pycco'))
 
     med = statistics.median
     figures = {
@@ -182,6 +195,13 @@ def main():
         if multi_cold:
             figures['multi_vs_pycco'] = med(multi_cold) / med(pycco)
             print(f'{args.languages} with pylit / English with Pycco: {med(multi_cold) / med(pycco):.2f}x   target <= 1.0x')
+    if CPU:
+        figures['cpu_s'] = {k: med(v) for k, v in CPU.items()}
+        print('CPU seconds (the build and its workers; robust to other jobs on the machine): '
+              + ', '.join(f'{k} {med(v):.2f}' for k, v in CPU.items()))
+        if 'multi_cold' in CPU and 'pycco' in CPU:
+            print(f'CPU ratio, {args.languages} with pylit / English with Pycco: '
+                  f'{med(CPU["multi_cold"]) / med(CPU["pycco"]):.2f}x')
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
 
