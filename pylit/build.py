@@ -425,8 +425,11 @@ def katex_message(error: str) -> str:
     return re.sub(r'(at position \d+):.*$', r'\1', first).replace('\u0332', '')
 
 
-def math(p: Plan, parsed: Parsed, nav: Navigation, render: Callable | None = None) -> MathResult:
-    """Every distinct formula of the stale pages of every language, rendered once."""
+def math(p: Plan, parsed: Parsed, nav: Navigation, render: Callable | None = None, pool=None) -> MathResult:
+    """
+    Every distinct formula of the stale pages of every language, rendered once (by `render`,
+    or by `pool`, a `KatexPool` started early, or by a new `KatexPool`).
+    """
     if not any(nav.stale.values()):
         return MathResult({}, {}, ())
     from .notes import find_math
@@ -457,11 +460,13 @@ def math(p: Plan, parsed: Parsed, nav: Navigation, render: Callable | None = Non
         if render is None and p.math_setup_error:
             diagnostics.append(Diagnostic('<build>', 0, 'error', p.math_setup_error))
             return MathResult({}, page_math, tuple(diagnostics))
-        if render is None:
+        if render is None and pool is not None:
+            results = pool.render(formulas)
+        elif render is None:
             from .mathrender import KatexPool
             jobs = p.opts.jobs or os.cpu_count() or 1
-            with KatexPool(p.node_modules, processes=min(jobs, max(1, len(formulas) // 200))) as pool:
-                results = pool.render(formulas)
+            with KatexPool(p.node_modules, processes=min(jobs, max(1, len(formulas) // 200))) as new_pool:
+                results = new_pool.render(formulas)
         else:
             results = render(formulas)
         for key, r in zip(formulas, results):
@@ -742,11 +747,22 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
             remove_stale_temps(t.out_dir, marker=MANIFEST)
         p = plan(opts, translator_factory, targets)
         lap('plan')
+        pool = None
+        if any(p.own_stale.values()) and p.node_modules is not None and not p.math_setup_error:
+            # Start KaTeX now: node loads it while we parse
+            from .mathrender import KatexPool, MathSetupError
+            try:
+                pool = locks.enter_context(KatexPool(p.node_modules, processes=min(2, opts.jobs or os.cpu_count() or 1)))
+            except MathSetupError:
+                pool = None
         parsed = parse(p, set().union(*p.own_stale.values()))
         lap('parse')
         nav, parsed = navigate(p, parsed)
         lap('navigate')
-        m = math(p, parsed, nav)
+        m = math(p, parsed, nav, pool=pool)
+        if pool is not None:
+            # Before the render workers fork: they must not hold node's pipes open
+            pool.close()
         lap('math')
         rendered = render(p, parsed, nav, m)
         lap('render')
