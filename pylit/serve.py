@@ -136,7 +136,7 @@ class Hub:
 
 
 class Builder:
-    """Runs the incremental builds (English, then each translation) and reports what changed."""
+    """Runs the incremental builds (every language in one run when there is a translation cache) and reports what changed."""
 
     def __init__(self, source: Path, docs: Path, flags: list[str], translate_cache: Path | None,
                  hub: Hub, log=print):
@@ -171,9 +171,12 @@ class Builder:
         return sorted(n for n in os.listdir(self.source) if not n.startswith('.'))
 
     def _run(self, lang: str) -> tuple[int, str]:
-        out = self.docs if lang == 'en' else self.docs / lang
+        out = self.docs if lang in ('en', 'all') else self.docs / lang
         args = [sys.executable, '-m', 'pylit', *self.flags, '-q']
-        if lang != 'en':
+        if lang == 'all':
+            # Every language of --languages in one run (English in DOCS, the others in DOCS/<lang>)
+            args += ['--translate_cache', str(self.translate_cache.resolve())]
+        elif lang != 'en':
             args += ['--translate', lang, '--translate_cache', str(self.translate_cache.resolve())]
         args += ['-d', str(out.resolve()), *self._entries()]
         env = dict(os.environ)
@@ -186,6 +189,8 @@ class Builder:
         """Build every language; tell the tabs after each. Returns whether every build succeeded."""
         errors = []
         langs = self.langs if self.langs else ['en']
+        if len(langs) > 1 and self.translate_cache is not None and self.translate_cache.is_dir():
+            langs = ['all']
         any_changed = False
         for lang in langs:
             if lang != 'en' and (self.translate_cache is None or not self.translate_cache.is_dir()):

@@ -320,3 +320,16 @@ def test_cli_builds_every_language_in_one_run(write_tree, tmp_path):
                           cwd=root, capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': str(REPO)})
     assert proc.returncode == 2
     assert proc.stderr == "pylit: error: --languages en,z h: 'z h' is not a language code (such as en,zh,ja)\n"
+
+
+def test_preview_builds_every_language_in_one_run(write_tree, tmp_path):
+    from pylit import serve
+    root = write_tree({'__init__.py': HOME, 'good.py': GOOD})
+    cache = tmp_path / 'cache'
+    cache.mkdir()
+    docs = tmp_path / 'docs'
+    logs = []
+    builder = serve.Builder(root, docs, ['--title_md', '--languages', 'en,zh'], cache, serve.Hub(), log=logs.append)
+    assert builder.build()
+    assert (docs / 'good.html').exists() and (docs / 'zh' / 'good.html').exists()
+    assert any(line.startswith('pylit.serve: built all in ') for line in logs), logs
