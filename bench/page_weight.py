@@ -123,14 +123,18 @@ def warm_navigation(browser, first: str, second: str) -> dict:
             sizes = r.request.sizes()
         except Exception:
             continue
-        n = sizes['responseBodySize'] + sizes['responseHeadersSize']
+        # From the cache, Chromium reports a body size of minus the headers' size: nothing came over the network
+        n = max(0, sizes['responseBodySize'] + sizes['responseHeadersSize'])
         total += n
+        if n == 0:
+            items.append((urlparse(r.url).path, 'cache', 0))
+            continue
         # As a compressing server would send it
         ctype = (r.headers.get('content-type') or '').split(';')[0]
         try:
-            body = r.body() if r.status == 200 and sizes['responseBodySize'] else b''
+            body = r.body() if r.status == 200 and sizes['responseBodySize'] > 0 else b''
         except Exception:
-            body = b'\0' * sizes['responseBodySize']
+            body = b'\0' * max(0, sizes['responseBodySize'])
         packed += sizes['responseHeadersSize'] + (gz(body) if ctype.startswith(TEXT_TYPES) else len(body))
         items.append((urlparse(r.url).path, r.status, n))
     context.close()
