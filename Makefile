@@ -40,7 +40,10 @@ docs-en: setup
 $(addprefix docs-,$(LANGS)): docs-%: setup
 	cd labml_nn && $(PYLIT) $(PYLIT_FLAGS) --translate $* --translate_cache ../translate_cache -d ../docs/$* *
 
-docs-all: docs-en $(addprefix docs-,$(LANGS))
+# Every language in one run: each module parsed once, each formula typeset once;
+# English into docs/, each other language into docs/<lang>/
+docs-all: setup
+	cd labml_nn && $(PYLIT) $(PYLIT_FLAGS) --translate_cache ../translate_cache -d ../docs *
 
 # The search index (one per language, Pagefind's extended build), sitemap.xml and papers.json
 search: docs-all

@@ -7,9 +7,13 @@ then times, each as a fresh `pylit` process:
 * a cold full build (empty output folder),
 * a no-change rebuild,
 * a rebuild after one module changed,
-* (with `--translate`) a translated cold build of the same tree, against the English one.
+* (with `--translate`) a translated cold build of the same tree, against the English one;
+* (with `--languages en,zh,ja,si`) one cold build of every language in one run (the caches are
+  filled first by a build, as copies of the English text), its no-change rebuild, and one
+  edited module, against Pycco's English-only build of the same tree (`--pycco`; install it
+  with `pip install -r bench/requirements.txt`, it is not a dependency of pylit).
 
-Run: `.venv/bin/python bench/build_site.py [--modules 220] [--jobs 2] [--repeat 3]`
+Run: `.venv/bin/python bench/build_site.py [--modules 220] [--jobs 2] [--repeat 3] [--languages en,zh,ja,si --pycco]`
 """
 
 from __future__ import annotations
@@ -85,10 +89,23 @@ def make_tree(root: Path, modules: int, seed: int = 0) -> int:
     return total
 
 
-def run(cmd: list[str], cwd: Path) -> float:
+CPU: dict[str, list[float]] = {}
+
+
+def _children_cpu() -> float:
+    import resource
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run(cmd: list[str], cwd: Path, label: str | None = None) -> float:
+    """Wall-clock seconds of one command; its CPU seconds (with its workers) go to `CPU[label]`."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     took = time.perf_counter() - start
+    if label:
+        CPU.setdefault(label, []).append(_children_cpu() - cpu)
     if proc.returncode != 0:
         sys.exit(f'build failed ({proc.returncode}):\n{proc.stderr[-2000:]}')
     return took
@@ -100,6 +117,8 @@ def main():
     p.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
     p.add_argument('--repeat', type=int, default=3)
     p.add_argument('--translate', action='store_true', help='also time a translated (zh) build')
+    p.add_argument('--languages', help='also time one build of these languages (such as en,zh,ja,si)')
+    p.add_argument('--pycco', action='store_true', help="also time Pycco's English-only build of the tree")
     p.add_argument('--json', help='write the figures to this JSON file')
     args = p.parse_args()
 
@@ -112,10 +131,11 @@ def main():
         n_modules = len(list(src.rglob('*.py')))
         base = pylit + ['--title_md', '--jobs', str(args.jobs)]
         cold, nochange, changed, translated = [], [], [], []
+        multi_cold, multi_nochange, multi_changed, pycco = [], [], [], []
         for r in range(args.repeat):
             out = tmp / 'out'
             shutil.rmtree(out, ignore_errors=True)
-            cold.append(run(base + ['-d', str(out), *sorted(os.listdir(src))], src))
+            cold.append(run(base + ['-d', str(out), *sorted(os.listdir(src))], src, 'cold'))
             nochange.append(run(base + ['-d', str(out), *sorted(os.listdir(src))], src))
             target = src / 'section_3' / 'module_65.py'
             target.write_text(target.read_text() + f'\n# A change, number {r}, with $z_{r}$\nz = {r}\n')
@@ -129,6 +149,24 @@ def main():
                 shutil.rmtree(tmp / 'zh', ignore_errors=True)
                 translated.append(run(base + ['--translate', 'zh', '--translate_cache', str(cache),
                                               '-d', str(tmp / 'zh'), *sorted(os.listdir(src))], src))
+
+            if args.languages:
+                cache = tmp / 'multi_cache'
+                entries = sorted(n for n in os.listdir(src) if not n.startswith('.'))
+                multi = base + ['--languages', args.languages, '--translate_cache', str(cache)]
+                if r == 0:
+                    # The caches, as copies of the English text, made by a first build
+                    run(multi + ['-d', str(tmp / 'multi0'), *entries], src)
+                shutil.rmtree(tmp / 'multi', ignore_errors=True)
+                multi_cold.append(run(multi + ['-d', str(tmp / 'multi'), *entries], src, 'multi_cold'))
+                multi_nochange.append(run(multi + ['-d', str(tmp / 'multi'), *entries], src, 'multi_nochange'))
+                target = src / 'section_5' / 'module_101.py'
+                target.write_text(target.read_text() + f'\n# Another change, number {r}\nw = {r}\n')
+                multi_changed.append(run(multi + ['-d', str(tmp / 'multi'), *entries], src))
+            if args.pycco:
+                shutil.rmtree(tmp / 'pycco', ignore_errors=True)
+                files = sorted(str(p.relative_to(src)) for p in src.rglob('*.py'))
+                pycco.append(run([str(Path(sys.executable).parent / 'pycco'), '-p', '-d', str(tmp / 'pycco'), *files], src, 'pycco'))
 
     med = statistics.median
     figures = {
@@ -145,6 +183,25 @@ def main():
         figures['translated_cold_s'] = med(translated)
         figures['translated_ratio'] = med(translated) / med(cold)
         print(f'translated (zh) cold build: {med(translated):6.2f} s = {med(translated) / med(cold):.2f}x English   target <= 1.3x')
+    if multi_cold:
+        n = len(args.languages.split(','))
+        figures.update({'languages': args.languages, 'multi_cold_s': med(multi_cold),
+                        'multi_nochange_s': med(multi_nochange), 'multi_one_changed_s': med(multi_changed)})
+        print(f'{n} languages ({args.languages}) in one run: cold {med(multi_cold):6.2f} s, '
+              f'no change {med(multi_nochange):5.2f} s (target <= 0.3 s), one module changed {med(multi_changed):5.2f} s')
+    if pycco:
+        figures['pycco_s'] = med(pycco)
+        print(f"Pycco, English only:   {med(pycco):6.2f} s")
+        if multi_cold:
+            figures['multi_vs_pycco'] = med(multi_cold) / med(pycco)
+            print(f'{args.languages} with pylit / English with Pycco: {med(multi_cold) / med(pycco):.2f}x   target <= 1.0x')
+    if CPU:
+        figures['cpu_s'] = {k: med(v) for k, v in CPU.items()}
+        print('CPU seconds (the build and its workers; robust to other jobs on the machine): '
+              + ', '.join(f'{k} {med(v):.2f}' for k, v in CPU.items()))
+        if 'multi_cold' in CPU and 'pycco' in CPU:
+            print(f'CPU ratio, {args.languages} with pylit / English with Pycco: '
+                  f'{med(CPU["multi_cold"]) / med(CPU["pycco"]):.2f}x')
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
 

@@ -98,12 +98,57 @@ def visit(browser, url: str, host: str) -> dict:
     return {'raw': raw, 'gzip': packed, 'kinds': kinds, 'requests': len(requests), 'outside': outside, **timing}
 
 
+WARM_TARGET_BYTES = 60 * 1000
+
+
+def warm_navigation(browser, first: str, second: str) -> dict:
+    """
+    Bytes that come over the network when a reader who has `first` open follows a link to
+    `second` (same browser cache): the new HTML plus whatever the cache cannot answer.
+    """
+    context = browser.new_context(viewport={'width': 1280, 'height': 900})
+    page = context.new_page()
+    page.goto(first, wait_until='load')
+    page.wait_for_load_state('networkidle')
+    responses = []
+    page.on('response', lambda r: responses.append(r))
+    page.goto(second, wait_until='load')
+    page.wait_for_load_state('networkidle')
+    total = packed = 0
+    items = []
+    for r in responses:
+        if urlparse(r.url).scheme not in ('http', 'https'):
+            continue
+        try:
+            sizes = r.request.sizes()
+        except Exception:
+            continue
+        # From the cache, Chromium reports a body size of minus the headers' size: nothing came over the network
+        n = max(0, sizes['responseBodySize'] + sizes['responseHeadersSize'])
+        total += n
+        if n == 0:
+            items.append((urlparse(r.url).path, 'cache', 0))
+            continue
+        # As a compressing server would send it
+        ctype = (r.headers.get('content-type') or '').split(';')[0]
+        try:
+            body = r.body() if r.status == 200 and sizes['responseBodySize'] > 0 else b''
+        except Exception:
+            body = b'\0' * max(0, sizes['responseBodySize'])
+        packed += sizes['responseHeadersSize'] + (gz(body) if ctype.startswith(TEXT_TYPES) else len(body))
+        items.append((urlparse(r.url).path, r.status, n))
+    context.close()
+    return {'bytes': total, 'gzip': packed, 'requests': items}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description='Page weight and DOMContentLoaded of the built pages.')
     p.add_argument('--site', help='a built site (default: build labml_nn into bench/out/site)')
     p.add_argument('--runs', type=int, default=5, help='cold visits per page for the DOMContentLoaded median (default: 5)')
     p.add_argument('--page', action='append', help='only this page (repeatable), e.g. optimizers/sophia.html')
     p.add_argument('--json', help='also write the figures to this JSON file')
+    p.add_argument('--warm', nargs=2, metavar=('FIRST', 'SECOND'), default=[SOPHIA, 'optimizers/adam.html'],
+                   help='measure a warm navigation from one page to another (default: the Sophia page, then Adam)')
     p.add_argument('--check', action='store_true', help='exit non-zero when a target is missed')
     args = p.parse_args(argv)
     if not Path(CHROMIUM).exists():
@@ -147,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
                          'dcl_ms': statistics.median(v['dcl'] for v in visits),
                          'dcl_min_ms': min(v['dcl'] for v in visits),
                          'load_ms': statistics.median(v['load'] for v in visits)})
+        warm = None
+        if all(x in pages or (site / x).is_file() for x in args.warm):
+            warm = warm_navigation(browser, base + args.warm[0], base + args.warm[1])
         browser.close()
     server.shutdown()
 
@@ -172,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     worst = max(rows, key=lambda r: r['dcl_ms'])
     print(f'slowest DOMContentLoaded: {worst["page"]} {worst["dcl_ms"]:.1f} ms; '
           f'heaviest first visit: {max(r["first_visit"] for r in rows):,} bytes')
+    if warm is not None:
+        shown = ', '.join(f'{path} {status} {n:,}' for path, status, n in warm['requests'][:8])
+        print(f'warm navigation {args.warm[0]} -> {args.warm[1]}: {warm["bytes"]:,} bytes over the network '
+              f'as served here (no compression), {warm["gzip"]:,} with gzip (target <= {WARM_TARGET_BYTES:,}): {shown}')
+        ok &= warm['gzip'] <= WARM_TARGET_BYTES
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + '\n')
     if args.check and not ok:

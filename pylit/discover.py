@@ -48,21 +48,52 @@ def _skip(path: Path) -> bool:
     return any(part.startswith('.') or part == '__pycache__' for part in path.parts)
 
 
-def discover(paths: list[str], root: Path) -> tuple[list[SourceFile], list[tuple[Path, str]]]:
+@dataclass(frozen=True)
+class Problem:
+    """A file discovery skips, with why: `level` is `warning` or `error`."""
+    rel: str
+    level: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Discovered:
+    sources: tuple[SourceFile, ...]
+    assets: tuple[tuple[Path, str], ...]
+    problems: tuple[Problem, ...] = ()
+
+
+def find_sources(paths: list[str], root: Path) -> Discovered:
     """
-    The modules under `paths`, sorted by their relative path, and the assets
-    (`(path, relative path)`) found in the folders.
+    The modules under `paths`, sorted by their relative path, the assets
+    (`(path, relative path)`) found in the folders, and the files skipped:
+
+    * a file (or a symlink to one) outside the source root is a warning for that file;
+    * two modules that become the same page (`x/__init__.py` and `x/index.py`) are an error:
+      the folder's `__init__.py` keeps the page.
+
+    A path on the command line that does not exist, or lies outside the root, is a
+    `DiscoverError`: nothing can be built from it.
     """
     root = root.resolve()
     modules: dict[str, SourceFile] = {}
     assets: dict[str, Path] = {}
+    problems: list[Problem] = []
 
-    def rel_of(p: Path) -> str:
+    def rel_of(p: Path, given: str | None = None) -> str | None:
         try:
             return p.resolve().relative_to(root).as_posix()
         except ValueError:
-            raise DiscoverError(f'{p}: is outside the source root {root}; run pylit from the folder '
-                                f'that contains every path') from None
+            if given is not None:
+                raise DiscoverError(f'{given}: is outside the source root {root}; run pylit from the folder '
+                                    f'that contains every path') from None
+        except OSError as e:
+            problems.append(Problem(p.as_posix(), 'warning', f'cannot read it ({e.strerror}); skipped'))
+            return None
+        problems.append(Problem(p.as_posix(), 'warning',
+                                f'links to {p.resolve()}, outside the source root {root}; skipped '
+                                f'(copy the file into the tree instead)'))
+        return None
 
     for arg in paths:
         p = Path(arg)
@@ -74,13 +105,32 @@ def discover(paths: list[str], root: Path) -> tuple[list[SourceFile], list[tuple
                     continue
                 if f.suffix == '.py':
                     rel = rel_of(f)
-                    modules[rel] = SourceFile(f, rel, output_path(rel))
+                    if rel is not None:
+                        modules[rel] = SourceFile(f, rel, output_path(rel))
                 elif f.suffix.lower() in ASSET_SUFFIXES:
-                    assets[rel_of(f)] = f
+                    rel = rel_of(f)
+                    if rel is not None:
+                        assets[rel] = f
         elif p.suffix == '.py':
-            rel = rel_of(p)
+            rel = rel_of(p, arg)
             modules[rel] = SourceFile(p, rel, output_path(rel))
         elif p.suffix.lower() in ASSET_SUFFIXES:
-            assets[rel_of(p)] = p
-    return ([modules[k] for k in sorted(modules)],
-            [(assets[k], k) for k in sorted(assets)])
+            assets[rel_of(p, arg)] = p
+    by_out: dict[str, SourceFile] = {}
+    for rel in sorted(modules, key=lambda r: (not r.endswith('__init__.py'), r)):
+        src = modules[rel]
+        other = by_out.get(src.out)
+        if other is not None:
+            problems.append(Problem(rel, 'error', f'becomes the page {src.out}, like {other.rel}; '
+                                                  f'rename one of them (page skipped)'))
+            del modules[rel]
+        else:
+            by_out[src.out] = src
+    return Discovered(tuple(modules[k] for k in sorted(modules)),
+                      tuple((assets[k], k) for k in sorted(assets)), tuple(problems))
+
+
+def discover(paths: list[str], root: Path) -> tuple[list[SourceFile], list[tuple[Path, str]]]:
+    """The modules and assets of `find_sources` (without the skipped files)."""
+    found = find_sources(paths, root)
+    return list(found.sources), list(found.assets)

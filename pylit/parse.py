@@ -105,6 +105,27 @@ class Module:
         value = self.front_matter.get('summary')
         return None if value is None else str(value).strip()
 
+    @property
+    def year(self) -> int | None:
+        """The paper's year: front matter `year`, else the first arXiv link's (`arxiv.org/abs/YYMM.`)."""
+        value = self.front_matter.get('year')
+        if value is not None:
+            try:
+                return int(str(value).strip())
+            except ValueError:
+                return None
+        for s in self.sections:
+            m = re.search(r'arxiv\.org/(?:abs|pdf)/(\d{2})(\d{2})\.\d{4,5}', s.docs)
+            if m:
+                return 2000 + int(m.group(1))
+        return None
+
+    @property
+    def bibtex(self) -> str | None:
+        """The citation of the paper, front matter `bibtex` (a BibTeX entry)."""
+        value = self.front_matter.get('bibtex')
+        return None if value is None else str(value).strip()
+
 
 @dataclass
 class _Builder:
@@ -219,9 +240,49 @@ def _header_start(code: list) -> int | None:
     return idx
 
 
-def _split_front_matter(docs: str) -> tuple[dict, str, int, bool]:
+# Front matter is a few lines of metadata: more than this is a mistake (or an attack)
+FRONT_MATTER_LIMIT = 64 * 1024
+
+
+class FrontMatterLoader(yaml.SafeLoader):
     """
-    Split YAML front matter off the first docstring's text.
+    YAML's safe loader without aliases: `*name` can expand a few hundred bytes into gigabytes
+    (a "billion laughs"), and front matter never needs them.
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, 'aliases (*name) are not allowed in front matter; '
+                                              'write the value out', event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def load_front_matter(text: str, first_line: int = 1) -> dict:
+    """
+    The YAML mapping of a front matter block whose first line is source line `first_line`;
+    a `ParseError` points at the source line of the problem.
+    """
+    if len(text) > FRONT_MATTER_LIMIT:
+        raise ParseError(f'front matter is {len(text)} characters long (the limit is {FRONT_MATTER_LIMIT}); '
+                         f'keep it to a few fields', first_line)
+    try:
+        data = yaml.load(text, Loader=FrontMatterLoader) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        line = first_line + mark.line if mark else first_line
+        raise ParseError(f'front matter is not valid YAML: {getattr(e, "problem", None) or e}', line) from None
+    except RecursionError:
+        raise ParseError('front matter nests too deeply', first_line) from None
+    if not isinstance(data, dict):
+        raise ParseError('front matter must be a YAML mapping (title: ..., summary: ...)', first_line)
+    return data
+
+
+def _split_front_matter(docs: str, first_line: int = 1) -> tuple[dict, str, int, bool]:
+    """
+    Split YAML front matter off the first docstring's text, whose first line is source line
+    `first_line`.
 
     Returns `(front_matter, rest, lines_removed, found)`.
     """
@@ -229,14 +290,9 @@ def _split_front_matter(docs: str) -> tuple[dict, str, int, bool]:
     match = FRONT_MATTER_RE.match(stripped)
     if not match:
         return {}, docs, 0, False
-    try:
-        data = yaml.safe_load(match.group(1) or '') or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, 'problem_mark', None)
-        line = (mark.line + 1) if mark else 0
-        raise ParseError(f'front matter is not valid YAML: {getattr(e, "problem", e)}', line) from None
-    if not isinstance(data, dict):
-        raise ParseError('front matter must be a YAML mapping (title: ..., summary: ...)')
+    # The YAML starts on the line after the opening `---`
+    yaml_line = first_line + docs[:len(docs) - len(stripped)].count('\n') + 1
+    data = load_front_matter(match.group(1) or '', yaml_line)
     rest = stripped[match.end():]
     removed_prefix = docs[:len(docs) - len(stripped)] + stripped[:match.end()]
     body = rest.lstrip()
@@ -265,7 +321,10 @@ def parse_module(text: str) -> Module:
     # A final newline does not start another line
     if lines and lines[-1] == '':
         lines.pop()
-    comment_lines, docstrings = _scan_tokens(text)
+    try:
+        comment_lines, docstrings = _scan_tokens(text)
+    except (RecursionError, MemoryError):
+        raise ParseError('the code nests too deeply for Python to parse') from None
     b = _Builder()
     first_docstring = True
     front_matter, has_front_matter, h1 = {}, False, None
@@ -287,7 +346,7 @@ def parse_module(text: str) -> Module:
             doc_first = lineno
             if first_docstring:
                 first_docstring = False
-                front_matter, doc, removed, has_front_matter = _split_front_matter(doc)
+                front_matter, doc, removed, has_front_matter = _split_front_matter(doc, doc_first)
                 doc_first += removed
                 if not has_front_matter:
                     h1 = _h1_title(doc)

@@ -146,7 +146,7 @@ class Hub:
 
 
 class Builder:
-    """Runs the incremental builds (English, then each translation) and reports what changed."""
+    """Runs the incremental builds (every language in one run when there is a translation cache) and reports what changed."""
 
     def __init__(self, source: Path, docs: Path, flags: list[str], translate_cache: Path | None,
                  hub: Hub, log=print):
@@ -181,10 +181,13 @@ class Builder:
         return sorted(n for n in os.listdir(self.source) if not n.startswith('.'))
 
     def _run(self, lang: str) -> tuple[int, str]:
-        out = self.docs if lang == 'en' else self.docs / lang
+        out = self.docs if lang in ('en', 'all') else self.docs / lang
         args = [sys.executable, '-m', 'pylit', *self.flags, '-q']
-        if lang != 'en':
-            # The preview never writes the caches: new chunks show in English (issue 15)
+        if lang == 'all':
+            # Every language of --languages in one run (English in DOCS, the others in DOCS/<lang>);
+            # the preview never writes the caches: new chunks show in English (issue 15)
+            args += ['--translate_cache', str(self.translate_cache.resolve()), '--no_write_caches']
+        elif lang != 'en':
             args += ['--translate', lang, '--translate_cache', str(self.translate_cache.resolve()), '--no_write_caches']
         args += ['-d', str(out.resolve()), *self._entries()]
         env = dict(os.environ)
@@ -197,6 +200,8 @@ class Builder:
         """Build every language; tell the tabs after each. Returns whether every build succeeded."""
         errors = []
         langs = self.langs if self.langs else ['en']
+        if len(langs) > 1 and self.translate_cache is not None and self.translate_cache.is_dir():
+            langs = ['all']
         any_changed = False
         for lang in langs:
             if lang != 'en' and (self.translate_cache is None or not self.translate_cache.is_dir()):
@@ -287,24 +292,41 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
     def do_GET(self):
+        self._serve(head=False)
+
+    def do_HEAD(self):
+        # The same headers as GET (the injected script counts in Content-Length), without the body
+        self._serve(head=True)
+
+    def _serve(self, head: bool):
         path = self.path.split('?', 1)[0].split('#', 1)[0]
-        if path == EVENTS:
+        if path == EVENTS and not head:
             return self._events()
         if path == CLIENT:
-            return self._send(CLIENT_JS.encode(), 'text/javascript; charset=utf-8')
-        fs_path = Path(self.translate_path(self.path))
-        if fs_path.is_dir() and path.endswith('/'):
-            fs_path = fs_path / 'index.html'
-        if fs_path.suffix == '.html' and fs_path.is_file():
-            return self._send(inject(fs_path.read_bytes(), self.hub.server_id), 'text/html; charset=utf-8')
-        return super().do_GET()
+            return self._send(CLIENT_JS.encode(), 'text/javascript; charset=utf-8', head)
+        try:
+            fs_path = Path(self.translate_path(self.path))
+            if fs_path.is_dir() and path.endswith('/'):
+                fs_path = fs_path / 'index.html'
+            if fs_path.suffix == '.html' and fs_path.is_file():
+                return self._send(inject(fs_path.read_bytes(), self.hub.server_id), 'text/html; charset=utf-8', head)
+        except (ValueError, OSError):
+            # A NUL byte (`/index.html%00.txt`), a name too long for the file system, ...
+            return self.send_error(400, 'Bad request path')
+        try:
+            return super().do_HEAD() if head else super().do_GET()
+        except (ValueError, OSError) as e:
+            if isinstance(e, (BrokenPipeError, ConnectionResetError)):
+                return None
+            return self.send_error(400, 'Bad request path')
 
-    def _send(self, body: bytes, content_type: str):
+    def _send(self, body: bytes, content_type: str, head: bool = False):
         self.send_response(200)
         self.send_header('Content-Type', content_type)
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not head:
+            self.wfile.write(body)
 
     def _events(self):
         self.send_response(200)
@@ -337,9 +359,15 @@ def inject(page: bytes, server_id: str = 'preview') -> bytes:
     return page[:i] + tag + page[i:] if i >= 0 else page + tag
 
 
+class Server(http.server.ThreadingHTTPServer):
+    # Every open tab holds one live-reload connection, and they all reconnect at once when the
+    # server restarts: a backlog of 5 would make most of 200 tabs wait for a retry
+    request_queue_size = 1024
+
+
 def make_server(docs: Path, port: int, hub: Hub) -> http.server.ThreadingHTTPServer:
     handler = type('BoundHandler', (Handler,), {'hub': hub})
-    server = http.server.ThreadingHTTPServer((HOST, port), functools.partial(handler, directory=str(docs)))
+    server = Server((HOST, port), functools.partial(handler, directory=str(docs)))
     server.daemon_threads = True
     return server
 

@@ -8,6 +8,7 @@ target, so a reader (or a crashed build) never sees half a file.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -45,3 +46,57 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> bool:
             os.unlink(tmp)
         raise
     return True
+
+
+# The temporary files `write_atomic` makes: `.NAME.XXXXXXXX.tmp`
+TEMP_RE = re.compile(r'^\..+\.[a-z0-9_]{8}\.tmp$')
+
+
+def remove_stale_temps(folder: Path, marker: str | None = None) -> list[Path]:
+    """
+    Remove the temporary files an interrupted build (`kill -9` between write and rename) left
+    in `folder`. Subfolders holding `marker` (another build's output root, such as a language's
+    folder with its own manifest) are left to that build. Call it while holding `OutputLock`.
+    """
+    removed = []
+    folder = Path(folder)
+    for dirpath, dirnames, filenames in os.walk(folder):
+        if marker:
+            dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d / marker).exists()]
+        for name in filenames:
+            if TEMP_RE.match(name):
+                p = Path(dirpath) / name
+                try:
+                    p.unlink()
+                    removed.append(p)
+                except FileNotFoundError:
+                    pass
+    return removed
+
+
+class OutputLock:
+    """
+    An exclusive lock on an output folder (`.pylit-lock` in it) for the length of a build, so
+    that two builds never write one folder at once and a build may remove stale temporary files.
+    """
+
+    NAME = '.pylit-lock'
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / self.NAME
+        self._fd = None
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            import fcntl
+        except ImportError:   # not POSIX: no lock
+            return self
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -57,7 +57,7 @@ sys.path.insert(0, str(REPO))
 # ## Without a browser
 
 def test_source_link_is_the_repository_or_the_copy_beside_the_page():
-    from pylit.build import source_link
+    from pylit.render import source_link
     assert source_link('https://example.org/r/blob/main/labml_nn/', 'optimizers/sophia.py') == \
         'https://example.org/r/blob/main/labml_nn/optimizers/sophia.py'
     assert source_link(None, 'optimizers/sophia.py') == 'sophia.py'
@@ -77,7 +77,7 @@ def test_inline_code_is_never_coloured_as_an_error_or_an_operator():
 
 
 def test_code_lines_carry_their_indentation_for_the_hanging_indent():
-    from pylit.build import _indent_style
+    from pylit.render import _indent_style
     assert _indent_style('        x = 1') == ' style="--i:8"'
     assert _indent_style('x = 1') == ''
     assert _indent_style('    ') == ''

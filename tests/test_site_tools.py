@@ -123,7 +123,9 @@ def test_home_page_lists_every_page_with_its_summary(write_tree, tmp_path):
     # A new module appears on the next (incremental) build without touching the home page's source
     (root / 'optimizers' / 'sophia.py').write_text('"""\n---\ntitle: Sophia\nsummary: Clipped Newton steps.\n---\n"""\nx = 1\n')
     report = run(root, out)
-    assert 'optimizers/sophia.py' in report.built and 'optimizers/adam.py' in report.skipped
+    # (the pages of its chapter show it in their contents, so they are rebuilt; other chapters are not)
+    assert 'optimizers/sophia.py' in report.built and 'optimizers/adam.py' in report.built
+    assert 'misc/notes.py' in report.skipped
     index = contents((out / 'index.html').read_text())
     assert '<a href="optimizers/sophia.html">Sophia</a>' in index and 'Clipped Newton steps.' in index
 
@@ -379,8 +381,9 @@ def test_dev_server_serves_on_loopback_and_reports_rebuilt_pages(write_tree, tmp
         adam = root / 'optimizers' / 'adam.py'
         adam.write_text(ADAM.replace('# Adam\n', '# Adam\n\nA new sentence.\n'))
         reload = next_of('reload')
-        # (the page, and the copy of its module that its source link points to)
-        assert reload['paths'] == ['/optimizers/adam.html', '/optimizers/adam.py'] and not reload['all']
+        # (the page, its notebook, and the copy of its module that its source link points to)
+        assert reload['paths'] == ['/optimizers/adam.html', '/optimizers/adam.ipynb', '/optimizers/adam.py'] \
+            and not reload['all']
         assert 'A new sentence.' in (docs / 'optimizers' / 'adam.html').read_text()
         # A source that does not parse: an error message naming the file
         adam.write_text('def broken(:\n')

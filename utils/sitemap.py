@@ -27,6 +27,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from pylit.build import MANIFEST
@@ -146,8 +147,9 @@ def _latest(times: list[str | None]) -> str | None:
 
 
 def page_url(site_url: str, lang: str, out: str) -> str:
+    """The page's public URL, its path percent-encoded (`with space.html` -> `with%20space.html`)."""
     prefix = '' if lang == 'en' else f'{lang}/'
-    return f'{site_url.rstrip("/")}/{prefix}{out}'
+    return f'{site_url.rstrip("/")}/{prefix}{quote(out, safe="/")}'
 
 
 def make_sitemap(site: Path, site_url: str, source: Path, translate_cache: Path | None) -> str:

@@ -4,6 +4,7 @@ title: Adam and AdamW Optimizers
 summary: >
   An annotated PyTorch implementation of the Adam optimizer with bias correction, a discussion of
   its effective step size, and AdamW through decoupled weight decay.
+notebook: run
 ---
 
 # Adam and AdamW Optimizers
