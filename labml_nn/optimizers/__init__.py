@@ -121,7 +121,7 @@ class WeightDecay:
     r"""
     ## Weight decay
 
-    Weight decay pulls every weight towards zero by a fraction $\lambda$ (`weight_decay`) each step.
+    Weight decay pulls every weight towards zero, with a coefficient $\lambda$ (`weight_decay`).
     There are two ways to add it to an adaptive optimizer, and they are not equivalent:
 
     * *Coupled* (L2 regularization): add $\lambda \theta$ to the gradient,
@@ -130,10 +130,16 @@ class WeightDecay:
       (large $v_t$) is decayed less than a weight with small gradients.
     * *Decoupled* (AdamW, [Decoupled Weight Decay Regularization](https://arxiv.org/abs/1711.05101)):
       shrink the weight directly, $\theta_{t-1} \leftarrow (1 - \eta \lambda) \theta_{t-1}$, so every
-      weight decays by the same fraction whatever its gradients.
+      weight loses the same fraction $\eta \lambda$ of itself in a step, whatever its gradients.
 
-    The decoupled decay is usually multiplied by the learning rate $\eta$, so that it follows the
-    schedule; with `absolute=True` it is $\theta_{t-1} \leftarrow (1 - \lambda) \theta_{t-1}$ instead.
+    Multiplying the decoupled decay by the learning rate $\eta$ is PyTorch's convention
+    (`torch.optim.AdamW`), and ours: the decay follows the schedule and its strength is tied to the
+    learning rate.
+    The AdamW paper multiplies it by the schedule multiplier $\eta_t$ only, not by the base
+    learning rate $\alpha$ (where $\eta = \eta_t \alpha$), so its coefficient is
+    $\lambda_{\text{paper}} = \alpha \lambda$; to use a value from the paper here, divide it by $\alpha$.
+    With `absolute=True` the decay is $\theta_{t-1} \leftarrow (1 - \lambda) \theta_{t-1}$: a fraction
+    $\lambda$ each step, independent of the learning rate.
 
     * `weight_decay` is the decay coefficient $\lambda$
     * `weight_decouple` chooses decoupled (`True`) or coupled (`False`) decay
