@@ -173,14 +173,18 @@ class WeightDecay:
                              f"absolute decay it is the fraction removed each step and must be <= 1")
 
     @staticmethod
-    def decay_factor(group: Dict[str, Any]) -> float:
-        r"""The factor $1 - \eta \lambda$ (or $1 - \lambda$) of the decoupled decay"""
+    def decay_factor(group: Dict[str, Any], lr: Optional[float] = None) -> float:
+        r"""
+        The factor $1 - \eta \lambda$ (or $1 - \lambda$) of the decoupled decay;
+        `lr` is the learning rate of this step when a schedule changes it (default `group['lr']`)
+        """
         if group['weight_decay_absolute']:
             return 1. - group['weight_decay']
-        return 1. - group['lr'] * group['weight_decay']
+        return 1. - (group['lr'] if lr is None else lr) * group['weight_decay']
 
     @staticmethod
-    def apply(param: torch.Tensor, grad: torch.Tensor, group: Dict[str, Any]) -> torch.Tensor:
+    def apply(param: torch.Tensor, grad: torch.Tensor, group: Dict[str, Any],
+              lr: Optional[float] = None) -> torch.Tensor:
         """
         Apply the decay to one tensor and return the gradient the update should use.
         """
@@ -190,20 +194,20 @@ class WeightDecay:
             return grad
         # Decoupled: $\theta \leftarrow (1 - \eta \lambda) \theta$
         if group['weight_decouple']:
-            param.mul_(WeightDecay.decay_factor(group))
+            param.mul_(WeightDecay.decay_factor(group, lr))
             return grad
         # Coupled: $g \leftarrow g + \lambda \theta$, in a new tensor so that `p.grad` is left unchanged
         return grad.add(param, alpha=wd)
 
     @staticmethod
     def apply_foreach(params: List[torch.Tensor], grads: List[torch.Tensor],
-                      group: Dict[str, Any]) -> List[torch.Tensor]:
+                      group: Dict[str, Any], lr: Optional[float] = None) -> List[torch.Tensor]:
         """The same for a list of tensors"""
         wd = group['weight_decay']
         if wd == 0.:
             return grads
         if group['weight_decouple']:
-            torch._foreach_mul_(params, WeightDecay.decay_factor(group))
+            torch._foreach_mul_(params, WeightDecay.decay_factor(group, lr))
             return grads
         return torch._foreach_add(grads, params, alpha=wd)
 

@@ -142,20 +142,30 @@ class Adam(GenericAdaptiveOptimizer):
         # $v_0 = 0$
         state['v'] = torch.zeros_like(param, memory_format=torch.preserve_format)
 
+    def get_lr(self, group: Dict[str, Any], t: int) -> float:
+        """
+        ### The learning rate of step $t$
+
+        It is `group['lr']`; the [schedule pages](adam_warmup.html) override this.
+        """
+        return group['lr']
+
     def step_param(self, state: Dict[str, Any], group: Dict[str, Any], grad: torch.Tensor,
                    param: torch.nn.Parameter):
         r"""
         ### Update one parameter
         """
-        lr, eps = group['lr'], group['eps']
+        eps = group['eps']
         beta1, beta2 = group['betas']
         m, v = state['m'], state['v']
         # $t$
         state['step'] += 1
         t = state['step']
+        # $\eta$
+        lr = self.get_lr(group, t)
 
         # Weight decay: decoupled (shrink $\theta$) or coupled (returns $g_t + \lambda \theta_{t-1}$)
-        grad = WeightDecay.apply(param, grad, group)
+        grad = WeightDecay.apply(param, grad, group, lr)
         # $m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t$
         m.lerp_(grad, 1 - beta1)
         # $v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2$
@@ -177,7 +187,7 @@ class Adam(GenericAdaptiveOptimizer):
         Parameters that skipped some steps (they had no gradient) have a different $t$, and so
         different bias corrections; we update the parameters of each $t$ together.
         """
-        lr, eps = group['lr'], group['eps']
+        eps = group['eps']
         beta1, beta2 = group['betas']
 
         # Count the step and sort the parameters by $t$ (usually they all share one)
@@ -187,12 +197,13 @@ class Adam(GenericAdaptiveOptimizer):
             by_step.setdefault(state['step'], []).append(i)
 
         for t, indices in by_step.items():
+            lr = self.get_lr(group, t)
             bias_correction1 = 1 - beta1 ** t
             bias_correction2 = 1 - beta2 ** t
             lists = [[params[i] for i in indices], [grads[i] for i in indices],
                      [states[i]['m'] for i in indices], [states[i]['v'] for i in indices]]
             for p, g, m, v in iterate_chunks(lists, self.chunk_numel(params[0].device)):
-                g = WeightDecay.apply_foreach(p, g, group)
+                g = WeightDecay.apply_foreach(p, g, group, lr)
                 # $m_t$
                 torch._foreach_lerp_(m, g, 1 - beta1)
                 # $v_t$

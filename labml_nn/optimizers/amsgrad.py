@@ -94,14 +94,16 @@ class AMSGrad(Adam):
         r"""
         ### Update one parameter
         """
-        lr, eps = group['lr'], group['eps']
+        eps = group['eps']
         beta1, beta2 = group['betas']
         m, v, v_max = state['m'], state['v'], state['v_max']
         state['step'] += 1
         t = state['step']
+        # $\eta$ (a schedule may change it)
+        lr = self.get_lr(group, t)
 
         # Weight decay, decoupled or coupled
-        grad = WeightDecay.apply(param, grad, group)
+        grad = WeightDecay.apply(param, grad, group, lr)
         # $m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t$
         m.lerp_(grad, 1 - beta1)
         # $v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2$
@@ -120,7 +122,7 @@ class AMSGrad(Adam):
 
         The same operations with `_foreach` calls, one chunk at a time, grouped by $t$ as in Adam.
         """
-        lr, eps = group['lr'], group['eps']
+        eps = group['eps']
         beta1, beta2 = group['betas']
         by_step: Dict[int, List[int]] = {}
         for i, state in enumerate(states):
@@ -128,11 +130,12 @@ class AMSGrad(Adam):
             by_step.setdefault(state['step'], []).append(i)
 
         for t, indices in by_step.items():
+            lr = self.get_lr(group, t)
             lists = [[params[i] for i in indices], [grads[i] for i in indices],
                      [states[i]['m'] for i in indices], [states[i]['v'] for i in indices],
                      [states[i]['v_max'] for i in indices]]
             for p, g, m, v, v_max in iterate_chunks(lists, self.chunk_numel(params[0].device)):
-                g = WeightDecay.apply_foreach(p, g, group)
+                g = WeightDecay.apply_foreach(p, g, group, lr)
                 torch._foreach_lerp_(m, g, 1 - beta1)
                 torch._foreach_mul_(v, beta2)
                 torch._foreach_addcmul_(v, g, g, value=1 - beta2)
