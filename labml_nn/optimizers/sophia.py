@@ -78,7 +78,8 @@ clipped, which a training loop can log cheaply, rather than by the loss alone.
 ## The EMA of the Hessian, refreshed every $k$ steps
 
 Estimating the diagonal costs one extra backward pass, so it is done only every $k$ steps
-(the paper uses $k = 10$, which costs about 5% more compute).
+(the paper uses $k = 10$; what that costs is measured on the
+[training page](../transformers/basic/with_sophia.html)).
 Each estimate is noisy; their exponential moving average $h_t$ (rate $\beta_2$) is smooth.
 The diagonal changes slowly during training, so an average of recent estimates is still a good
 description of the current curvature.
