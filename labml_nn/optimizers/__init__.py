@@ -2,21 +2,43 @@
 ---
 title: Optimizers
 summary: >
-  How a PyTorch optimizer is organised (parameter groups, lazily created state and the step contract),
-  and a small base class on which Adam, AdamW and Sophia-G are built.
+  The optimizers of language-model training built from scratch on one small base class (Adam, AdamW,
+  schedules, AMSGrad, RAdam, AdaBelief, Cautious AdamW, Lion, Adafactor, Muon, Sophia-G, Schedule-Free),
+  verified against PyTorch or the authors' code, and one benchmark of all of them.
 ---
 
 # Optimizers
 
 An optimizer turns the gradients left in `p.grad` by `loss.backward()` into an in-place change of
 every parameter `p`.
-This section builds a few of them from scratch on top of one small base class, so that each page only
-has to explain the update rule of its paper:
+This chapter builds the optimizers a reader meets in language-model training from scratch, on top of
+one small base class (below), so that each page only has to explain the update rule of its paper.
+Each one is checked in the tests against `torch.optim`, where PyTorch has it, or against a
+transcription of the authors' code.
 
-* [Adam](adam.html), with bias correction, the effective step size, and AdamW through decoupled
-  weight decay;
-* [Sophia-G](sophia.html), a light-weight second-order method that divides the momentum by an
-  estimate of the diagonal of the Hessian and clips the result.
+## What they share, and the reading order
+
+Almost all of them keep moving averages of the gradient and divide the step, coordinate by
+coordinate, by a measure of scale; they differ in what that measure is and in how the step is
+bounded.
+
+* [Adam and AdamW](adam.html): the first and second moments, bias correction, the size of a step,
+  and decoupled weight decay. Read it first; every other page refers to it.
+* The learning rate over time: [warm-up](adam_warmup.html), the
+  [Noam schedule](noam.html) of the original transformer, and
+  [warm-up with cosine decay](adam_warmup_cosine_decay.html), the usual pre-training schedule.
+* Repairs of Adam: [AMSGrad](amsgrad.html) (a denominator that never shrinks),
+  [RAdam](radam.html) (a warm-up derived from the variance of the denominator),
+  [AdaBelief](ada_belief.html) (the variance of the gradient around its average instead of its size),
+  [Cautious AdamW](cautious.html) (skip the coordinates where momentum and gradient disagree).
+* Less memory: [Lion](lion.html) (the sign of the momentum, one state tensor),
+  [Adafactor](adafactor.html) (a factored second moment, one row and one column per matrix),
+  and [Adam with fp32 master weights](adam_fp16.html) for models stored in 16 bits.
+* Beyond the diagonal: [Muon](muon.html) orthogonalises the momentum of each matrix, and
+  [Sophia-G](sophia.html) divides by an estimate of the Hessian's diagonal and clips.
+* Without a schedule: [Schedule-Free AdamW](schedule_free.html) replaces the decay by an average
+  of the iterates.
+* [The benchmark](benchmark.html) trains one small transformer with all of them under one protocol.
 
 ## How `torch.optim.Optimizer` is organised
 
