@@ -19,11 +19,11 @@ This is [Adam](adam.html) with the remedy from
 ## Why 16-bit weights cannot take small steps
 
 A float has a fixed number of significant bits: bfloat16 has 8, float16 has 11.
-Near a weight $w$ the representable numbers are therefore $|w| \cdot 2^{-8}$ (bfloat16) or
-$|w| \cdot 2^{-11}$ (float16) apart, and an update smaller than half that gap is rounded away:
-$w + \Delta = w$.
+Near a weight $w$ neighbouring representable numbers are therefore $|w| \cdot 2^{-8}$ to
+$|w| \cdot 2^{-7}$ apart in bfloat16 ($|w| \cdot 2^{-11}$ to $|w| \cdot 2^{-10}$ in float16), and an update
+smaller than half that gap is rounded away: $w + \Delta = w$.
 Adam's steps are about the learning rate, $10^{-4}$ to $10^{-3}$, and for a weight of size $1$ the gap in
-bfloat16 is $2^{-8} \approx 0.004$: *every* step is lost, and the weight never changes
+bfloat16 is at least $2^{-8} \approx 0.004$: *every* step is lost, and the weight never changes
 (`tests/test_optimizers_fp16.py` shows it).
 The float32 master copy has 24 significant bits, so it accumulates the small steps, and the
 16-bit weight changes once the accumulated change crosses a rounding boundary.
