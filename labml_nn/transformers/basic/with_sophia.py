@@ -153,9 +153,9 @@ Why, as far as we can tell:
   during the first estimates it is too small and clips even more. Dividing it by
   $1 - \beta_2^n$ after $n$ estimates removes that, and changed the final validation
   loss of the best setting ($\eta = 0.001$, $\rho = 0.04$, seed 0, the comparison's model
-  and budget) from 2.067 to 2.072: slightly worse, not better. (This pair of runs used the
-  per-tensor update path and one thread; its uncorrected run ends at 2.067 where the grid's
-  ended at 2.063, a difference of rounding order, not of the algorithm. The
+  and budget) from 2.067 to 2.072: slightly worse, not better. (This pair of runs used one
+  thread; its uncorrected run ends at 2.067 where the grid's, with two threads, ended at 2.063:
+  the thread count changes the order of floating-point sums. The
   [optimizer benchmark](../../optimizers/benchmark.html) repeats this control over seeds.)
 * **A different regime.** The paper reports its gains for GPT-2 models of 125M
   to 770M parameters (and larger GPT-NeoX models) trained for 100,000 steps and more. A quarter-million
