@@ -3,7 +3,7 @@
 title: Optimizers
 summary: >
   The optimizers of language-model training built from scratch on one small base class (Adam, AdamW,
-  schedules, AMSGrad, RAdam, AdaBelief, Cautious AdamW, Lion, Adafactor, Muon, Sophia-G, Schedule-Free),
+  schedules, AMSGrad, RAdam, AdaBelief, Cautious AdamW, Lion, Adafactor, Muon, SOAP, Sophia-G, Schedule-Free),
   verified against PyTorch or the authors' code, and one benchmark of all of them.
 ---
 
@@ -34,7 +34,8 @@ bounded.
 * Less memory: [Lion](lion.html) (the sign of the momentum, one state tensor),
   [Adafactor](adafactor.html) (a factored second moment, one row and one column per matrix),
   and [Adam with fp32 master weights](adam_fp16.html) for models stored in 16 bits.
-* Beyond the diagonal: [Muon](muon.html) orthogonalises the momentum of each matrix, and
+* Beyond the diagonal: [Muon](muon.html) orthogonalises the momentum of each matrix,
+  [SOAP](soap.html) runs Adam in the eigenbasis of Shampoo's preconditioner, and
   [Sophia-G](sophia.html) divides by an estimate of the Hessian's diagonal and clips.
 * Without a schedule: [Schedule-Free AdamW](schedule_free.html) replaces the decay by an average
   of the iterates.

@@ -69,6 +69,7 @@ from labml_nn.optimizers.lion import Lion
 from labml_nn.optimizers.muon import Muon
 from labml_nn.optimizers.radam import RAdam
 from labml_nn.optimizers.schedule_free import ScheduleFreeAdamW
+from labml_nn.optimizers.soap import SOAP
 from labml_nn.optimizers.sophia import Sophia
 
 
@@ -183,6 +184,8 @@ OPTIMIZERS: Dict[str, Tuple[List[float], Optional[List[float]], Callable]] = {
                             lambda m, lr, rho, wd, cfg: ScheduleFreeAdamW(split_params(m, wd), lr=lr,
                                                                           betas=(0.9, 0.99),
                                                                           warmup_steps=cfg.warmup_steps)),
+    'soap': ([1.5e-3, 3e-3, 6e-3], None,
+             lambda m, lr, rho, wd, cfg: SOAP(split_params(m, wd), lr=lr, weight_decay=wd)),
     'sophia_g': ([5e-4, 1e-3, 2e-3], [0.04, 1.],
                  lambda m, lr, rho, wd, cfg: Sophia(split_params(m, wd), lr=lr, rho=rho, betas=(0.965, 0.99))),
     'sophia_g_bias_corrected_h': ([5e-4, 1e-3, 2e-3], [0.04, 1.],
