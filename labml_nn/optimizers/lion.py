@@ -38,7 +38,7 @@ m_t &= \beta_2 m_{t-1} + (1 - \beta_2) g_t
   (see [`WeightDecay`](index.html)).
 
 The sign discards the magnitudes, so Lion needs gradients that are not too noisy: the paper reports
-its advantage growing with the batch size and disappearing at small batches.
+its advantage growing with the batch size and shrinking at small batches.
 """
 
 from typing import Any, Dict, List, Optional
