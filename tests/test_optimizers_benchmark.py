@@ -58,7 +58,7 @@ def test_best_setting_is_chosen_on_validation(tmp_path):
     with open(out / 'results.csv', newline='') as f:
         rows = list(csv.DictReader(f))
     finals = {r['lr']: float(r['valid_loss']) for r in rows if r['step'] == '4'}
-    assert len(finals) == 3
+    assert len(finals) == len(benchmark.OPTIMIZERS['adamw'][0])
     with open(out / 'summary.csv', newline='') as f:
         best = next(csv.DictReader(f))['lr']
     assert float(best) == float(min(finals, key=finals.get))
@@ -85,6 +85,19 @@ def test_bias_corrected_control_differs_only_by_the_correction():
     g = opt.param_groups[0]
     # After one estimate with beta2 = 0.99, h is divided by 0.01: rho / 0.01
     assert abs(opt._rho(g) - 0.04 / (1 - 0.99)) < 1e-12
+
+
+def test_a_diverged_run_counts_as_infinitely_bad(tmp_path):
+    args = dict(zip([a[2:].replace('-', '_') for a in TINY[::2]], TINY[1::2]))
+    cfg = benchmark.BenchConfig(**{k: int(v) for k, v in args.items()}, data=corpus(tmp_path),
+                                out=str(tmp_path / 'bench'))
+    cfg.validate()
+    splits = benchmark.Splits(cfg)
+    rows = benchmark.train_one(cfg, splits, 'sign_momentum', 1e30, None, 0)['rows']
+    assert rows[-1]['valid_loss'] == float('inf')
+    # It is recorded, so a second invocation does not train it again
+    again = benchmark.train_one(cfg, splits, 'sign_momentum', 1e30, None, 0)['rows']
+    assert again[-1]['valid_loss'] == float('inf')
 
 
 def test_bad_flags():

@@ -58,7 +58,7 @@ from torch import nn
 
 from labml_nn.experiments.config import RunConfig, check_positive, flag
 from labml_nn.experiments.data.char_corpus import TextDataset, find_corpus, read_text
-from labml_nn.experiments.errors import ExperimentError
+from labml_nn.experiments.errors import ExperimentError, RunDiverged
 from labml_nn.experiments.trainer import Run, run_main
 from labml_nn.optimizers.ada_belief import AdaBelief
 from labml_nn.optimizers.adafactor import Adafactor
@@ -163,35 +163,35 @@ MUON_ADAMW_LR = 4e-3
 
 # name: (learning rates, rhos or None, builder(model, lr, rho, wd, cfg) -> optimizer or list)
 OPTIMIZERS: Dict[str, Tuple[List[float], Optional[List[float]], Callable]] = {
-    'adamw': ([2e-3, 4e-3, 8e-3], None,
+    'adamw': ([2e-3, 4e-3, 8e-3, 1.6e-2], None,
               lambda m, lr, rho, wd, cfg: AdamW(split_params(m, wd), lr=lr, betas=(0.9, 0.99))),
-    'amsgrad': ([2e-3, 4e-3, 8e-3], None,
+    'amsgrad': ([2e-3, 4e-3, 8e-3, 1.6e-2], None,
                 lambda m, lr, rho, wd, cfg: AMSGrad(split_params(m, wd), lr=lr, betas=(0.9, 0.99),
                                                    weight_decay=wd, decoupled_weight_decay=True)),
-    'radam': ([2e-3, 4e-3, 8e-3], None,
+    'radam': ([2e-3, 4e-3, 8e-3, 1.6e-2], None,
               lambda m, lr, rho, wd, cfg: RAdam(split_params(m, wd), lr=lr, betas=(0.9, 0.99), weight_decay=wd,
                                                 decoupled_weight_decay=True)),
     'adabelief': ([1e-3, 2e-3, 4e-3], None,
                   lambda m, lr, rho, wd, cfg: AdaBelief(split_params(m, wd), lr=lr, betas=(0.9, 0.99), eps=1e-16)),
-    'cautious_adamw': ([2e-3, 4e-3, 8e-3], None,
+    'cautious_adamw': ([2e-3, 4e-3, 8e-3, 1.6e-2], None,
                        lambda m, lr, rho, wd, cfg: CautiousAdamW(split_params(m, wd), lr=lr, betas=(0.9, 0.99))),
-    'lion': ([2.5e-4, 5e-4, 1e-3], None,
+    'lion': ([2.5e-4, 5e-4, 1e-3, 2e-3], None,
              lambda m, lr, rho, wd, cfg: Lion(split_params(m, 3 * wd), lr=lr, betas=(0.9, 0.99))),
-    'adafactor': ([1e-2, 2e-2, 4e-2], None,
+    'adafactor': ([1e-2, 2e-2, 4e-2, 8e-2], None,
                   lambda m, lr, rho, wd, cfg: Adafactor(split_params(m, wd), lr=lr)),
-    'muon': ([2e-3, 4e-3, 8e-3], None, lambda m, lr, rho, wd, cfg: make_muon(m, lr, wd, cfg)),
-    'schedule_free_adamw': ([2e-3, 4e-3, 8e-3], None,
+    'muon': ([2e-3, 4e-3, 8e-3, 1.6e-2], None, lambda m, lr, rho, wd, cfg: make_muon(m, lr, wd, cfg)),
+    'schedule_free_adamw': ([2e-3, 4e-3, 8e-3, 1.6e-2], None,
                             lambda m, lr, rho, wd, cfg: ScheduleFreeAdamW(split_params(m, wd), lr=lr,
                                                                           betas=(0.9, 0.99),
                                                                           warmup_steps=cfg.warmup_steps)),
-    'soap': ([1.5e-3, 3e-3, 6e-3], None,
+    'soap': ([1.5e-3, 3e-3, 6e-3, 1.2e-2], None,
              lambda m, lr, rho, wd, cfg: SOAP(split_params(m, wd), lr=lr, weight_decay=wd)),
-    'sophia_g': ([5e-4, 1e-3, 2e-3], [0.04, 1.],
+    'sophia_g': ([5e-4, 1e-3, 2e-3, 4e-3], [0.04, 1.],
                  lambda m, lr, rho, wd, cfg: Sophia(split_params(m, wd), lr=lr, rho=rho, betas=(0.965, 0.99))),
-    'sophia_g_bias_corrected_h': ([5e-4, 1e-3, 2e-3], [0.04, 1.],
+    'sophia_g_bias_corrected_h': ([5e-4, 1e-3, 2e-3, 4e-3], [0.04, 1.],
                                   lambda m, lr, rho, wd, cfg: SophiaBiasCorrectedH(split_params(m, wd), lr=lr,
                                                                                    rho=rho, betas=(0.965, 0.99))),
-    'sign_momentum': ([2.5e-4, 5e-4, 1e-3], None,
+    'sign_momentum': ([2.5e-4, 5e-4, 1e-3, 2e-3], None,
                       lambda m, lr, rho, wd, cfg: Sophia(split_params(m, wd), lr=lr, betas=(0.965, 0.99))),
 }
 
@@ -323,6 +323,25 @@ def train_one(cfg: BenchConfig, splits: Splits, name: str, lr: float, rho: Optio
     if done.exists():
         with open(done, newline='') as f:
             return {'rows': [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]}
+    try:
+        result = _train_one(cfg, splits, name, lr, rho, seed, run_cfg)
+    except RunDiverged as e:
+        # A learning rate too large for this optimizer: the run counts as infinitely bad
+        print(f"{tag}: {e}")
+        inf = float('inf')
+        result = {'rows': [dict(step=cfg.steps, passes=0, train_time_s=0., train_loss=inf, valid_loss=inf,
+                                test_loss=inf, clipped=float('nan'))]}
+    if not result.get('interrupted'):
+        with open(done, 'w', newline='') as f:
+            w = csv.DictWriter(f, fieldnames=list(result['rows'][0]))
+            w.writeheader()
+            w.writerows(result['rows'])
+    return result
+
+
+def _train_one(cfg: BenchConfig, splits: Splits, name: str, lr: float, rho: Optional[float], seed: int,
+               run_cfg: BenchConfig) -> Dict[str, Any]:
+    """The training loop of one run"""
     with Run(run_cfg, name='optimizer_benchmark') as run:
         model = make_model(cfg, splits.n_vocab).to(run.device)
         built = OPTIMIZERS[name][2](model, lr, rho, cfg.weight_decay, cfg)
@@ -365,13 +384,7 @@ def train_one(cfg: BenchConfig, splits: Splits, name: str, lr: float, rho: Optio
                            else float('nan'))
                 rows.append(row)
                 run.log_eval(step, valid_loss=valid, test_loss=test)
-        if run.interrupted:
-            return {'rows': rows, 'interrupted': True}
-        with open(done, 'w', newline='') as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-    return {'rows': rows}
+        return {'rows': rows, 'interrupted': run.interrupted}
 
 
 # ## The whole benchmark
