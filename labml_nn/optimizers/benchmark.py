@@ -457,14 +457,14 @@ def write_outputs(cfg: BenchConfig, out: Path, results, summary, best):
         w = csv.DictWriter(f, fieldnames=list(summary[0]))
         w.writeheader()
         w.writerows(summary)
-    lines = [f"| optimizer | best lr | ρ | test loss, mean [min, max] over {summary[0]['n_seeds']} seeds "
+    lines = [f"| optimizer | best lr | ρ | test loss, mean (min–max) over {summary[0]['n_seeds']} seeds "
              f"| valid loss | fwd-bwd passes | train time (s) | clipped |",
              '|---|---|---|---|---|---|---|---|']
     for r in summary:
         clipped = '' if math.isnan(r['clipped']) else f"{100 * r['clipped']:.0f}%"
         rho = '' if r['rho'] is None else f"{r['rho']:g}"
         lines.append(f"| {r['optimizer']} | {r['lr']:g} | {rho} | "
-                     f"{r['test_mean']:.3f} [{r['test_min']:.3f}, {r['test_max']:.3f}] | {r['valid_mean']:.3f} | "
+                     f"{r['test_mean']:.3f} ({r['test_min']:.3f}–{r['test_max']:.3f}) | {r['valid_mean']:.3f} | "
                      f"{r['passes']} | {r['train_time_s']:.1f} | {clipped} |")
     (out / 'benchmark.md').write_text('\n'.join(lines) + '\n', encoding='utf-8')
     plot(out, results, best, summary)
