@@ -317,7 +317,7 @@ def train_sf(make, n_steps=100, switch_every=0):
 @pytest.mark.parametrize('wd', [0., 0.1])
 def test_schedule_free_matches_official_reference(wd, foreach):
     ours_y, ours_x, ours_evals = train_sf(
-        lambda m: ScheduleFreeAdamW(groups(m, wd, SF['lr']), weight_decay=wd, foreach=foreach, **SF), switch_every=25)
+        lambda m: ScheduleFreeAdamW(groups(m, wd, SF['lr']), weight_decay=wd, foreach=foreach, chunk_size=50, **SF), switch_every=25)
     ref_y, ref_x, ref_evals = train_sf(
         lambda m: ScheduleFreeReference(groups(m, wd, SF['lr']), weight_decay=wd, **SF), switch_every=25)
     # The gradient point y, the evaluation weights x, and the losses measured in eval mode

@@ -72,7 +72,7 @@ from typing import Any, Dict, Optional
 
 import torch
 
-from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, check_non_negative, _where
+from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, check_non_negative, iterate_chunks, _where
 
 
 class ScheduleFreeAdamW(GenericAdaptiveOptimizer):
@@ -89,18 +89,19 @@ class ScheduleFreeAdamW(GenericAdaptiveOptimizer):
     * `warmup_steps` is the length of the linear warm-up
     * `r` weights the average by $t^r$ as well ($0$: not at all)
     * `weight_lr_power` is the power of the largest learning rate so far in the weights $w_t$
-    * `foreach` uses `_foreach` calls for the whole group
+    * `foreach` uses `_foreach` calls, one chunk at a time (see [`iterate_chunks`](index.html))
+    * `chunk_size` is the number of elements the multi-tensor path updates at a time
     """
 
     def __init__(self, params, lr: float = 0.0025, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0., warmup_steps: int = 0, r: float = 0., weight_lr_power: float = 2.,
-                 foreach: bool = True):
+                 foreach: bool = True, *, chunk_size: Optional[int] = None):
         defaults = dict(lr=lr, betas=betas, eps=eps, warmup_steps=warmup_steps, r=r,
                         weight_lr_power=weight_lr_power,
                         # The per-group counters: $t$, $\sum w$, the largest $\gamma$ so far, and the mode
                         k=0, weight_sum=0., lr_max=-1., train_mode=True,
                         **WeightDecay(weight_decay, weight_decouple=False).defaults())
-        super().__init__(params, defaults, foreach=foreach)
+        super().__init__(params, defaults, foreach=foreach, chunk_size=chunk_size)
 
     def check_group(self, group: Dict[str, Any], group_index: Optional[int]):
         """Check the hyper-parameters"""
@@ -211,17 +212,18 @@ class ScheduleFreeAdamW(GenericAdaptiveOptimizer):
         z.sub_(u, alpha=gamma)
 
     def _step_foreach(self, group, ys, grads, states, gamma: float, c: float):
-        """The same with `_foreach` calls"""
+        """The same with `_foreach` calls, one chunk at a time"""
         beta1, beta2 = group['betas']
         zs = [s['z'] for s in states]
         vs = [s['v'] for s in states]
-        torch._foreach_mul_(vs, beta2)
-        torch._foreach_addcmul_(vs, grads, grads, value=1 - beta2)
-        u = torch._foreach_sqrt(vs)
-        torch._foreach_add_(u, group['eps'])
-        u = torch._foreach_div(grads, u)
-        if group['weight_decay'] != 0:
-            torch._foreach_add_(u, ys, alpha=group['weight_decay'])
-        torch._foreach_lerp_(ys, zs, c)
-        torch._foreach_add_(ys, u, alpha=gamma * (beta1 * (1 - c) - 1))
-        torch._foreach_sub_(zs, u, alpha=gamma)
+        for y, g, z, v in iterate_chunks([ys, grads, zs, vs], self.chunk_numel(ys[0].device)):
+            torch._foreach_mul_(v, beta2)
+            torch._foreach_addcmul_(v, g, g, value=1 - beta2)
+            u = torch._foreach_sqrt(v)
+            torch._foreach_add_(u, group['eps'])
+            u = torch._foreach_div(g, u)
+            if group['weight_decay'] != 0:
+                torch._foreach_add_(u, y, alpha=group['weight_decay'])
+            torch._foreach_lerp_(y, z, c)
+            torch._foreach_add_(y, u, alpha=gamma * (beta1 * (1 - c) - 1))
+            torch._foreach_sub_(z, u, alpha=gamma)
