@@ -27,6 +27,7 @@ set of optimizer state exists at a time.
     python bench/optimizers.py                 # 6 layers, d_model 384 (about 10.8M parameters)
     python bench/optimizers.py --large         # 12 layers, d_model 768 (about 86M parameters)
     python bench/optimizers.py --device cuda
+    python bench/optimizers.py --all           # every optimizer of the chapter (Muon excepted)
 """
 
 import argparse
@@ -45,6 +46,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from labml_nn.optimizers.adam import Adam, AdamW  # noqa: E402
 from labml_nn.optimizers.sophia import Sophia  # noqa: E402
+from labml_nn.optimizers.ada_belief import AdaBelief  # noqa: E402
+from labml_nn.optimizers.adafactor import Adafactor  # noqa: E402
+from labml_nn.optimizers.amsgrad import AMSGrad  # noqa: E402
+from labml_nn.optimizers.cautious import CautiousAdamW  # noqa: E402
+from labml_nn.optimizers.lion import Lion  # noqa: E402
+from labml_nn.optimizers.radam import RAdam  # noqa: E402
+from labml_nn.optimizers.schedule_free import ScheduleFreeAdamW  # noqa: E402
 
 
 def gpt_shapes(n_layers: int, d_model: int, n_vocab: int, context: int) -> List[tuple]:
@@ -153,6 +161,9 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--no-fused', action='store_true', help='skip the torch.compile path of Sophia')
     parser.add_argument('--json', help='also write the results to this file')
+    parser.add_argument('--all', action='store_true',
+                        help='also the other optimizers of the chapter, beside their torch.optim counterparts '
+                             '(Muon is left out: it takes matrices only)')
     args = parser.parse_args(argv)
     for name in ['threads', 'rounds', 'steps', 'warmup']:
         if getattr(args, name) < (0 if name == 'warmup' else 1):
@@ -201,6 +212,25 @@ def main(argv=None):
         Candidate('torch AdamW foreach=False', lambda g: torch.optim.AdamW(g, weight_decay=0.1, foreach=False)),
         Candidate('torch AdamW fused=True', lambda g: torch.optim.AdamW(g, weight_decay=0.1, fused=True)),
     ]
+    if args.all:
+        candidates += [
+            Candidate('AMSGrad, multi-tensor (ours)', lambda g: AMSGrad(g, weight_decay=0.1,
+                                                                        decoupled_weight_decay=True)),
+            Candidate('torch Adam amsgrad foreach=True', lambda g: torch.optim.Adam(
+                g, weight_decay=0.1, decoupled_weight_decay=True, amsgrad=True, foreach=True)),
+            Candidate('RAdam, multi-tensor (ours)', lambda g: RAdam(g, weight_decay=0.1, decoupled_weight_decay=True)),
+            Candidate('torch RAdam foreach=True', lambda g: torch.optim.RAdam(
+                g, weight_decay=0.1, decoupled_weight_decay=True, foreach=True)),
+            Candidate('Adafactor, per-tensor (ours)', lambda g: Adafactor(g, weight_decay=0.1)),
+            Candidate('torch Adafactor foreach=False', lambda g: torch.optim.Adafactor(g, weight_decay=0.1,
+                                                                                       foreach=False)),
+            Candidate('torch Adafactor foreach=True', lambda g: torch.optim.Adafactor(g, weight_decay=0.1,
+                                                                                      foreach=True)),
+            Candidate('Lion, multi-tensor (ours)', lambda g: Lion(g, weight_decay=0.1)),
+            Candidate('AdaBelief, multi-tensor (ours)', lambda g: AdaBelief(g, weight_decay=0.1)),
+            Candidate('Cautious AdamW, multi-tensor (ours)', lambda g: CautiousAdamW(g, weight_decay=0.1)),
+            Candidate('Schedule-Free AdamW, foreach (ours)', lambda g: ScheduleFreeAdamW(g, weight_decay=0.1)),
+        ]
 
     stream24: List[float] = []
     stream12: List[float] = []
@@ -237,9 +267,12 @@ def main(argv=None):
             firsts, seconds = [], []
             for p in params:
                 tensors = [v for v in opt.state[p].values() if torch.is_tensor(v) and v.shape == p.shape]
+                if len(tensors) < 2:
+                    break
                 firsts.append(tensors[0])
                 seconds.append(tensors[1])
-            for _ in range(args.steps):
+            # Only candidates with two full-size state tensors (Adam-like) take part in the streaming limits
+            for _ in range(args.steps if len(firsts) == len(params) else 0):
                 stream24.append(timed(lambda: (torch._foreach_add_(data, grads),
                                                torch._foreach_add_(firsts, seconds)), device))
                 stream12.append(timed(lambda: torch._foreach_add_(seconds, grads), device))

@@ -41,12 +41,29 @@ Ignoring $\epsilon$, the update is
 
 $$\Delta \theta_t = - \eta \cdot \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} \cdot \frac{m_t}{\sqrt{v_t}}$$
 
-and $|m_t / \sqrt{v_t}|$ is at most about one when the gradients of a coordinate agree from step to
-step, and smaller when they are noisy and cancel in $m_t$.
-So $\eta$ is, roughly, the largest distance a coordinate moves in one step: a scale-free *trust
-region* that does not depend on the size of the loss or of the gradients.
+When the gradients of a coordinate agree from step to step, $|m_t / \sqrt{v_t}|$ is about one, and
+it is smaller when they are noisy and cancel in $m_t$.
+So $\eta$ sets the typical distance a coordinate moves in one step, a scale-free *trust region* that
+does not depend on the size of the loss or of the gradients.
 The factor $\frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t}$ tends to one as $t$ grows.
 
+It is not a hard bound.
+The Adam paper bounds the step (for large $t$) by
+
+$$|\Delta \theta_t| \le \eta \frac{1 - \beta_1}{\sqrt{1 - \beta_2}} \quad \text{when } 1 - \beta_1 > \sqrt{1 - \beta_2},$$
+
+and by $\eta$ otherwise.
+With the usual $\beta_1 = 0.9$ and $\beta_2 = 0.999$ the first case holds ($0.1 > 0.032$) and the bound is
+$3.16 \eta$.
+It is reached by a sparse spike: a weight whose gradient has been zero for a long time has
+$m = v = 0$, and a single gradient of $1$ then gives $m_t = 0.1$, $v_t = 0.001$ and a step of
+$0.1 / \sqrt{0.001} = 3.16$ times the learning rate.
+It does not stop there: $m$ decays faster than $\sqrt{v}$ over the following zero-gradient steps, so
+the weight keeps moving.
+Measured with `torch.optim.Adam` (float64, `lr=1e-3`, default betas, 10,000 zero gradients, one
+gradient of $1$, then 2,000 zero gradients), the first step is $3.162 \eta$ and the total movement
+$31.8 \eta$.
+Rare tokens' embeddings are such weights.
 We compute the update in the same order as `torch.optim.Adam`, dividing $\sqrt{v_t}$ by
 $\sqrt{1 - \beta_2^t}$ before adding $\epsilon$, so that $\epsilon$ is added to $\sqrt{\hat{v}_t}$ as in
 the equation above.
@@ -56,8 +73,21 @@ the equation above.
 With *coupled* weight decay (L2 regularization, `weight_decouple=False`) the term $\lambda \theta$ is
 added to the gradient and then divided by $\sqrt{\hat{v}_t}$ like the rest of it, so weights with
 large gradients are barely decayed.
-AdamW shrinks the weights directly instead, $\theta \leftarrow (1 - \eta \lambda) \theta$, outside the
-adaptive scaling; see [`WeightDecay`](index.html).
+AdamW shrinks the weights directly instead, outside the adaptive scaling; see [`WeightDecay`](index.html).
+
+Two conventions are in use for the size of that shrinking, and their $\lambda$ differ by orders of
+magnitude.
+The AdamW paper writes the learning rate as $\alpha$ times a schedule multiplier $\eta_t$, and
+scales the decay by the schedule multiplier only:
+
+$$\theta_t = \theta_{t-1} - \eta_t \Big(\alpha \frac{\hat{m}_t}{\sqrt{\hat{v}_t} + \epsilon} + \lambda_{\text{paper}} \theta_{t-1}\Big)$$
+
+PyTorch (`torch.optim.AdamW`), and this page, multiply the decay by the whole learning rate
+$\text{lr} = \eta_t \alpha$: $\theta \leftarrow (1 - \text{lr} \cdot \lambda_{\text{torch}}) \theta$.
+The two agree when $\lambda_{\text{torch}} = \lambda_{\text{paper}} / \alpha$; for example the paper's
+$\lambda_{\text{paper}} = 10^{-4}$ with $\alpha = 10^{-3}$ is `weight_decay=0.1` here.
+With `absolute=True` the decay is $\theta \leftarrow (1 - \lambda) \theta$, independent of the learning rate
+and of the schedule.
 `AdamW` below is `Adam` with decoupled decay.
 
 Both are built on [`GenericAdaptiveOptimizer`](index.html): `step_param` is the update of one tensor,
@@ -113,20 +143,30 @@ class Adam(GenericAdaptiveOptimizer):
         # $v_0 = 0$
         state['v'] = torch.zeros_like(param, memory_format=torch.preserve_format)
 
+    def get_lr(self, group: Dict[str, Any], t: int) -> float:
+        """
+        ### The learning rate of step $t$
+
+        It is `group['lr']`; the [schedule pages](adam_warmup.html) override this.
+        """
+        return group['lr']
+
     def step_param(self, state: Dict[str, Any], group: Dict[str, Any], grad: torch.Tensor,
                    param: torch.nn.Parameter):
         r"""
         ### Update one parameter
         """
-        lr, eps = group['lr'], group['eps']
+        eps = group['eps']
         beta1, beta2 = group['betas']
         m, v = state['m'], state['v']
         # $t$
         state['step'] += 1
         t = state['step']
+        # $\eta$
+        lr = self.get_lr(group, t)
 
         # Weight decay: decoupled (shrink $\theta$) or coupled (returns $g_t + \lambda \theta_{t-1}$)
-        grad = WeightDecay.apply(param, grad, group)
+        grad = WeightDecay.apply(param, grad, group, lr)
         # $m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t$
         m.lerp_(grad, 1 - beta1)
         # $v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2$
@@ -148,7 +188,7 @@ class Adam(GenericAdaptiveOptimizer):
         Parameters that skipped some steps (they had no gradient) have a different $t$, and so
         different bias corrections; we update the parameters of each $t$ together.
         """
-        lr, eps = group['lr'], group['eps']
+        eps = group['eps']
         beta1, beta2 = group['betas']
 
         # Count the step and sort the parameters by $t$ (usually they all share one)
@@ -158,12 +198,13 @@ class Adam(GenericAdaptiveOptimizer):
             by_step.setdefault(state['step'], []).append(i)
 
         for t, indices in by_step.items():
+            lr = self.get_lr(group, t)
             bias_correction1 = 1 - beta1 ** t
             bias_correction2 = 1 - beta2 ** t
             lists = [[params[i] for i in indices], [grads[i] for i in indices],
                      [states[i]['m'] for i in indices], [states[i]['v'] for i in indices]]
             for p, g, m, v in iterate_chunks(lists, self.chunk_numel(params[0].device)):
-                g = WeightDecay.apply_foreach(p, g, group)
+                g = WeightDecay.apply_foreach(p, g, group, lr)
                 # $m_t$
                 torch._foreach_lerp_(m, g, 1 - beta1)
                 # $v_t$

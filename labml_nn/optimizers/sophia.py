@@ -54,14 +54,32 @@ Three things can still go wrong with $m / h$, and the update guards against each
 * Where the curvature is close to zero the ratio is huge.
   Clipping each element to $[-1, 1]$ bounds the step of every coordinate by $\eta$.
   In a flat region, where most elements clip, Sophia becomes sign-momentum (the sign of $m_t$ times
-  $\eta$), a safe fallback; where the curvature is large the Newton step is taken as it is.
+  $\eta$), a safe fallback.
 * The estimate is noisy and out of date (it is refreshed only every $k$ steps).
   The clip limits the damage that a bad estimate can do in the mean time.
+
+## What $\rho$ means
+
+Taking $\rho$ out of the denominator (and ignoring $\epsilon$) shows what the step is:
+
+$$\eta \cdot \operatorname{clip}\bigg(\frac{m_t}{\rho h_t}, 1\bigg)
+  = \frac{\eta}{\rho} \cdot \operatorname{clip}\bigg(\frac{m_t}{h_t}, \rho\bigg).$$
+
+$m_t / h_t$ is the per-coordinate Newton step, a distance in the units of the parameter.
+Sophia clips it at $\rho$ and then scales it by $\eta / \rho$.
+So $\rho$ is the largest Newton step that is trusted: a coordinate whose Newton step is shorter than
+$\rho$ moves by $\frac{\eta}{\rho}$ times that step (the Newton step is *not* taken as it is, unless
+$\eta = \rho$), and every other coordinate moves by exactly $\eta$ in the direction of $m_t$.
+A smaller $\rho$ clips more coordinates (more sign-momentum) and, for a fixed $\eta$, makes the
+unclipped steps larger; a larger $\rho$ clips fewer.
+This is why the official repository suggests tuning $\rho$ by the fraction of coordinates that are
+clipped, which a training loop can log cheaply, rather than by the loss alone.
 
 ## The EMA of the Hessian, refreshed every $k$ steps
 
 Estimating the diagonal costs one extra backward pass, so it is done only every $k$ steps
-(the paper uses $k = 10$, which costs about 5% more compute).
+(the paper uses $k = 10$; what that costs is measured on the
+[training page](../transformers/basic/with_sophia.html)).
 Each estimate is noisy; their exponential moving average $h_t$ (rate $\beta_2$) is smooth.
 The diagonal changes slowly during training, so an average of recent estimates is still a good
 description of the current curvature.
