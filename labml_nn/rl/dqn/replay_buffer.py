@@ -76,6 +76,8 @@ class SumTree:
         self.capacity = capacity
         # Number of leaves, a power of two
         self.size = 1 << (capacity - 1).bit_length()
+        # The number of levels above the leaves
+        self.depth = (self.size - 1).bit_length()
         # Sums, in double precision so that many updates do not accumulate rounding errors
         self.sum = torch.zeros(2 * self.size, dtype=torch.float64)
         # Minima, with `inf` in unused leaves
@@ -89,9 +91,10 @@ class SumTree:
         node = index.to(torch.long) + self.size
         self.sum[node] = value.to(torch.float64)
         self.min[node] = value.to(torch.float64)
-        # Climb one level at a time; the parents of a level are recomputed from their two children
-        while node.numel() > 0 and node[0] > 1:
-            node = torch.unique(node // 2)
+        # Climb one level at a time, recomputing the parents from their two children.
+        # A parent that appears several times gets the same value each time, so repeats are harmless.
+        for _ in range(self.depth):
+            node = node // 2
             self.sum[node] = self.sum[2 * node] + self.sum[2 * node + 1]
             self.min[node] = torch.minimum(self.min[2 * node], self.min[2 * node + 1])
 
@@ -110,7 +113,7 @@ class SumTree:
         """
         x = x.to(torch.float64).clone()
         node = torch.ones_like(x, dtype=torch.long)
-        while node[0] < self.size:
+        for _ in range(self.depth):
             left = 2 * node
             left_sum = self.sum[left]
             # Go right where $x \ge$ the left sum, and subtract the left sum from $x$
