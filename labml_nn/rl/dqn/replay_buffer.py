@@ -18,7 +18,7 @@ Prioritized replay samples transition $i$ with probability
 $$P(i) = \frac{p_i^\alpha}{\sum_k p_k^\alpha}$$
 
 where the priority $p_i = |\delta_i| + \epsilon$ is the size of its last TD error (plus a small
-$\epsilon$, so that no transition is never sampled again), and $\alpha$ sets how strongly
+$\epsilon$, so that every transition keeps a chance of being sampled again), and $\alpha$ sets how strongly
 priorities count ($\alpha = 0$ is uniform sampling).
 New transitions get the largest priority seen so far, so each is sampled at least once soon.
 

@@ -43,7 +43,7 @@ change the same way, as the authors' code does.
 The total loss also subtracts an entropy bonus that keeps the policy from becoming deterministic
 too early:
 
-$$\mathcal{L}(\theta) = -\mathcal{L}^{\text{CLIP}}(\theta) + c_1 \mathcal{L}^{\text{VF}}(\theta) - c_2 \, \mathbb{E}_t\big[\mathcal{H}[\pi_\theta](s_t)\big]$$
+$$\mathcal{L}(\theta) = -\mathcal{L}^{\text{CLIP}}(\theta) + c_1 \mathcal{L}^{\text{VF}}(\theta) - c_2 \, \mathbb{E}_t\big[\mathcal{H}\big(\pi_\theta(\cdot | s_t)\big)\big]$$
 
 The [experiment](experiment.html) trains an agent on CartPole with these losses.
 """
