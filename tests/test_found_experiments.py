@@ -65,7 +65,8 @@ def test_dqn_tiny_run_writes_its_folder(tmp_path):
 def test_dqn_learning_improves_the_return(tmp_path):
     cfg = dqn_experiment.Config(out=str(tmp_path / 'dqn'), steps=2000, eval_every=500, log_every=500,
                                 eval_episodes=10, checkpoint_every=2000, learning_starts=500,
-                                exploration_steps=1000, target_update=100, lr=1e-3, hidden=64, seed=0)
+                                exploration_steps=1000, target_update=100, lr=1e-3, hidden=64, seed=0,
+                                train_every=1)
     returns = eval_returns(dqn_experiment.train(cfg))
     # seeded: the greedy policy of the untrained network (after 500 random steps) balances about 9 steps;
     # after 1,500 steps of learning it balances far longer

@@ -34,4 +34,34 @@ train.
 
 Each layer is tested against `torch.nn`'s module where one exists (values, gradients, and for batch
 normalization the running statistics and evaluation mode).
+
+## A comparison on digits
+
+The [experiment](experiment.html) trains one small convolutional network on scikit-learn's
+$8 \times 8$ digits with each layer, under the same protocol (same seeds, data order, optimizer,
+learning rate and 400 steps of 32 images), three seeds each:
+`python -m labml_nn.normalization.experiment --norm all` (seeds 0, 1 and 2; 21 runs in 13.6
+minutes on a 2-core CPU container shared with other jobs).
+Accuracy is on the 270 test images, so one image is 0.37 points:
+
+| normalization | test accuracy (mean) | min | max | final validation loss (mean) |
+|---|---|---|---|---|
+| none | 0.958 | 0.948 | 0.967 | 0.127 |
+| batch | 0.991 | 0.989 | 0.996 | 0.028 |
+| layer | 0.989 | 0.985 | 0.993 | 0.041 |
+| instance | 0.984 | 0.981 | 0.989 | 0.483 |
+| group | 0.985 | 0.981 | 0.989 | 0.076 |
+| weight standardization + group | 0.989 | 0.985 | 0.993 | 0.038 |
+| batch-channel (with weight standardization) | 0.984 | 0.981 | 0.985 | 0.038 |
+
+Every normalization trains much faster than none, and with the same learning rate reaches a
+higher accuracy in the budget.
+Between the normalizations the accuracies differ by one to three test images, which is within the
+spread over seeds: on a problem this small the comparison does not rank them.
+The validation losses separate them more: batch normalization (with batches of 32, where its
+statistics are good) ends lowest, weight standardization brings group normalization down to the
+level of layer normalization, and instance normalization, which throws away each channel's
+contrast, learns the slowest by far.
+
+![Validation loss against steps, the mean over three seeds of each variant](comparison.png)
 """

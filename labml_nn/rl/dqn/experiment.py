@@ -23,9 +23,9 @@ One step of the run is one step of the environment:
   `final_epsilon` over the first `exploration_steps` steps;
 * store the transition in the replay buffer; a time-limit truncation is stored as not done, since
   the state had a future;
-* after `learning_starts` steps, sample a mini-batch with priorities, take a gradient step on the
-  weighted loss, and write the new priorities $|\delta_i|$ back; $\beta$ rises linearly from
-  `beta_start` to 1 over the run;
+* after `learning_starts` steps, every `train_every` steps, sample a mini-batch with priorities,
+  take a gradient step on the weighted loss, and write the new priorities $|\delta_i|$ back;
+  $\beta$ rises linearly from `beta_start` to 1 over the run;
 * every `target_update` steps copy $\theta$ into the target network $\theta^-$.
 
 Every `eval_every` steps the greedy policy ($\epsilon = 0$) plays 100 evaluation episodes;
@@ -83,6 +83,7 @@ class Config(RunConfig):
     batch_size: int = flag(64, help='transitions per gradient step')
     buffer_size: int = flag(50_000, help='replay buffer capacity')
     learning_starts: int = flag(1000, help='steps before the first gradient step')
+    train_every: int = flag(2, help='environment steps per gradient step')
     target_update: int = flag(500, help='steps between copies into the target network')
     exploration_steps: int = flag(10_000, help='steps over which epsilon falls from 1')
     final_epsilon: float = flag(0.02, help='epsilon after exploration_steps')
@@ -93,8 +94,8 @@ class Config(RunConfig):
 
     def validate(self):
         super().validate()
-        check_positive(self, 'lr', 'batch_size', 'buffer_size', 'target_update', 'exploration_steps', 'hidden',
-                       'eval_episodes')
+        check_positive(self, 'lr', 'batch_size', 'buffer_size', 'train_every', 'target_update',
+                       'exploration_steps', 'hidden', 'eval_episodes')
         check_range(self, 'gamma', 0., 1.)
         check_range(self, 'final_epsilon', 0., 1.)
         check_range(self, 'beta_start', 0., 1.)
@@ -109,7 +110,7 @@ def train(cfg: Config) -> dict:
         # $\theta^-$
         target = DuelingQNetwork(MLPTrunk(4, cfg.hidden), 2, cfg.hidden).to(run.device)
         target.load_state_dict(model.state_dict())
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, foreach=True)
         envs = CartPoles(1, seed=cfg.seed * 1000 + 1)
         run.track(model=model, target=target, optimizer=optimizer, episodes=EpisodeLog(envs))
         buffer = ReplayBuffer(cfg.buffer_size, (4,), alpha=cfg.alpha)
@@ -134,7 +135,7 @@ def train(cfg: Config) -> dict:
             # Only a real termination cuts the bootstrap; a time-limit truncation does not
             buffer.add(obs[0], int(action[0]), float(reward[0]), next_obs[0], bool(terminated[0]))
 
-            if step >= cfg.learning_starts:
+            if step >= cfg.learning_starts and (step - cfg.learning_starts) % cfg.train_every == 0:
                 # $\beta$ rises linearly to one over the run
                 beta = cfg.beta_start + (1. - cfg.beta_start) * step / cfg.steps
                 batch = buffer.sample(cfg.batch_size, beta, generator=run.generator)

@@ -60,7 +60,7 @@ For Atari, replace the environments with the preprocessed Atari ones (see the
 [chapter's index](../index.html)), the two multi-layer perceptrons with one convolutional trunk
 shared by a policy and a value head, and use the paper's Atari settings (8 environments, 128
 steps, 3 epochs of 4 mini-batches, $\epsilon = 0.1$, learning rate $2.5 \times 10^{-4}$, both
-annealed, about 10 million frames).
+annealed, 10 million steps or 40 million frames).
 """
 
 import time
