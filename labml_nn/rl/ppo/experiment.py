@@ -96,7 +96,7 @@ class Config(RunConfig):
     n_minibatches: int = flag(4, help='mini-batches per epoch')
     lr: float = flag(1e-3, help='initial learning rate (annealed linearly to zero)', on_resume='apply')
     gamma: float = flag(0.99, help='discount factor')
-    lambda_: float = flag(0.95, help='GAE lambda')
+    gae_lambda: float = flag(0.95, help='GAE lambda')
     clip: float = flag(0.2, help='initial clip range epsilon (annealed linearly to zero)')
     vf_weight: float = flag(0.5, help='weight c1 of the value loss')
     entropy_weight: float = flag(0.01, help='weight c2 of the entropy bonus')
@@ -108,7 +108,7 @@ class Config(RunConfig):
         check_positive(self, 'n_envs', 'n_steps', 'epochs', 'n_minibatches', 'lr', 'clip', 'hidden',
                        'eval_episodes')
         check_range(self, 'gamma', 0., 1.)
-        check_range(self, 'lambda_', 0., 1.)
+        check_range(self, 'gae_lambda', 0., 1.)
 
 
 class ActorCritic(nn.Module):
@@ -210,7 +210,7 @@ def train(cfg: Config) -> dict:
                 values = model.value(obs.to(run.device)).squeeze(-1).cpu()
                 next_values = model.value(next_obs.to(run.device)).squeeze(-1).cpu()
             # $\hat{A}_t$ and $R_t = \hat{A}_t + V(s_t)$
-            advantages = gae(rewards, values, next_values, terminated, done, cfg.gamma, cfg.lambda_)
+            advantages = gae(rewards, values, next_values, terminated, done, cfg.gamma, cfg.gae_lambda)
             returns = advantages + values
 
             # ### Updates on the rollout, flattened to `[batch_size, ...]`
