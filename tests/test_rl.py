@@ -187,7 +187,7 @@ def test_importance_weights_and_tree_updates():
     buffer.update_priorities(torch.tensor([0, 1, 2, 3, 3]), torch.tensor([1., 2., 3., 9., 4.]))
     # the last update of a repeated index wins; sums and minima follow
     assert buffer.tree.total() == pytest.approx(10.)
-    assert buffer.tree.minimum() == pytest.approx(1.)
+    assert buffer.tree.minimum(4) == pytest.approx(1.)
     batch = buffer.sample(8, beta=1.0, generator=torch.Generator().manual_seed(0))
     p = torch.tensor([1., 2., 3., 4.]) / 10
     w = (4 * p[batch['index']]) ** -1. / (4 * 0.1) ** -1.
@@ -198,3 +198,22 @@ def test_importance_weights_and_tree_updates():
     assert buffer.obs[0, 0] == 9. and buffer.tree.sum[buffer.tree.size].item() == pytest.approx(9.)
     tree = SumTree(5)
     assert tree.size == 8
+
+
+def test_sum_tree_sums_equal_a_recomputation():
+    """After many random updates (with repeats) every inner node is the sum of its children"""
+    g = torch.Generator().manual_seed(0)
+    tree = SumTree(37)
+    expected = torch.zeros(37, dtype=torch.float64)
+    for _ in range(200):
+        index = torch.randint(0, 37, (16,), generator=g)
+        value = torch.rand(16, generator=g, dtype=torch.float64)
+        tree.set(index, value)
+        for i, v in zip(index.tolist(), value.tolist()):
+            expected[i] = v
+    torch.testing.assert_close(tree.sum[tree.size:tree.size + 37], expected)
+    for node in range(1, tree.size):
+        assert tree.sum[node].item() == pytest.approx(tree.sum[2 * node].item() + tree.sum[2 * node + 1].item(),
+                                                      rel=1e-12, abs=1e-12)
+    assert tree.total() == pytest.approx(expected.sum().item())
+    assert tree.minimum(37) == pytest.approx(expected.min().item())

@@ -47,13 +47,15 @@ holds the sum of its two children, so the root holds $\sum_k p_k^\alpha$.
   less than the left child's sum go left, otherwise subtract the left sum from $x$ and go right.
   The leaf reached is $i$ with probability $p_i^\alpha / \sum_k p_k^\alpha$: leaf $i$ owns an
   interval of length $p_i^\alpha$ of $[0, \sum_k p_k^\alpha)$.
-* To change a priority, set the leaf and recompute the sums on its path to the root.
+* To change a priority, add the change of the leaf to the leaf and to every node on its path to
+  the root.
 
 Both take $O(\log N)$ steps.
-A second tree with minima instead of sums gives $\min_j P(j)$ for the largest weight.
-We store the trees in arrays (node $n$ has children $2n$ and $2n + 1$, the root is node $1$, the
-leaves are the last half) and process a whole batch of indices level by level with tensor
-operations.
+The smallest $P(j)$, needed for the largest weight, is one vectorized minimum over the leaves.
+We store the tree in an array (node $n$ has children $2n$ and $2n + 1$, the root is node $1$, the
+leaves are the last half), so the nodes on the path of leaf node $n$ are $\lfloor n / 2^k \rfloor$;
+a whole batch of priorities is then changed with one `index_add_`, and a whole batch of prefix
+sums walks down the tree together, one level per tensor operation.
 As in the paper, a batch of $B$ samples draws one $x$ in each of $B$ equal slices of
 $[0, \sum_k p_k^\alpha)$ (*stratified* sampling), which spreads the batch over the buffer.
 """
@@ -65,9 +67,9 @@ import torch
 
 class SumTree:
     r"""
-    ## Sum-tree (and min-tree)
+    ## Sum-tree
 
-    * `capacity` is the number of leaves; the arrays are rounded up to a power of two
+    * `capacity` is the number of leaves; the array is rounded up to a power of two
     """
 
     def __init__(self, capacity: int):
@@ -78,33 +80,34 @@ class SumTree:
         self.size = 1 << (capacity - 1).bit_length()
         # The number of levels above the leaves
         self.depth = (self.size - 1).bit_length()
-        # Sums, in double precision so that many updates do not accumulate rounding errors
+        # Sums, in double precision so that many small changes do not accumulate rounding errors
         self.sum = torch.zeros(2 * self.size, dtype=torch.float64)
-        # Minima, with `inf` in unused leaves
-        self.min = torch.full((2 * self.size,), float('inf'), dtype=torch.float64)
 
     def set(self, index: torch.Tensor, value: torch.Tensor):
         r"""
         Set the leaves `index` (`[n]`, may repeat: the last value wins) to `value` (`[n]`)
-        and update the sums and minima on their paths.
+        and update the sums on their paths.
         """
-        node = index.to(torch.long) + self.size
-        self.sum[node] = value.to(torch.float64)
-        self.min[node] = value.to(torch.float64)
-        # Climb one level at a time, recomputing the parents from their two children.
-        # A parent that appears several times gets the same value each time, so repeats are harmless.
-        for _ in range(self.depth):
-            node = node // 2
-            self.sum[node] = self.sum[2 * node] + self.sum[2 * node + 1]
-            self.min[node] = torch.minimum(self.min[2 * node], self.min[2 * node + 1])
+        index = index.to(torch.long)
+        value = value.to(torch.float64)
+        # One entry per leaf: for a repeated index, the position of its last occurrence
+        leaves, inverse = torch.unique(index, return_inverse=True)
+        last = torch.full_like(leaves, -1).scatter_reduce_(0, inverse, torch.arange(len(index)), reduce='amax')
+        node = leaves + self.size
+        # The change of each leaf, `[m]`
+        delta = value[last] - self.sum[node]
+        # The leaf and its ancestors $\lfloor n / 2^k \rfloor$ for $k = 0, \dots, \text{depth}$, `[m, depth + 1]`
+        path = node.unsqueeze(1) >> torch.arange(self.depth + 1)
+        # Add the change to every node on the paths (`index_add_` sums the changes of paths that meet)
+        self.sum.index_add_(0, path.flatten(), delta.repeat_interleave(self.depth + 1))
 
     def total(self) -> float:
         r"""$\sum_k p_k^\alpha$, the root"""
         return self.sum[1].item()
 
-    def minimum(self) -> float:
-        r"""$\min_k p_k^\alpha$"""
-        return self.min[1].item()
+    def minimum(self, n: int) -> float:
+        r"""$\min_k p_k^\alpha$ over the first `n` leaves (the filled ones)"""
+        return self.sum[self.size:self.size + n].min().item()
 
     def find(self, x: torch.Tensor) -> torch.Tensor:
         r"""
@@ -179,7 +182,7 @@ class ReplayBuffer:
         index = self.tree.find(x).clamp(max=self.size - 1)
         # $P(i)$ and $P_{\min}$
         prob = self.tree.sum[index + self.tree.size] / total
-        prob_min = self.tree.minimum() / total
+        prob_min = self.tree.minimum(self.size) / total
         # $w_i = (N P(i))^{-\beta} / \max_j w_j$, and $\max_j w_j = (N P_{\min})^{-\beta}$
         weights = (prob * self.size) ** (-beta) / (prob_min * self.size) ** (-beta)
         return dict(index=index, weights=weights.float(), obs=self.obs[index], action=self.action[index],
@@ -194,7 +197,7 @@ class ReplayBuffer:
     def state_dict(self) -> dict:
         """Everything, for a checkpoint"""
         return dict(obs=self.obs, action=self.action, reward=self.reward, next_obs=self.next_obs,
-                    done=self.done, sum=self.tree.sum, min=self.tree.min, next_idx=self.next_idx,
+                    done=self.done, sum=self.tree.sum, next_idx=self.next_idx,
                     size=self.size, max_priority=self.max_priority)
 
     def load_state_dict(self, state: dict):
@@ -202,5 +205,4 @@ class ReplayBuffer:
         for k in ('obs', 'action', 'reward', 'next_obs', 'done'):
             getattr(self, k).copy_(state[k])
         self.tree.sum.copy_(state['sum'])
-        self.tree.min.copy_(state['min'])
         self.next_idx, self.size, self.max_priority = state['next_idx'], state['size'], state['max_priority']
