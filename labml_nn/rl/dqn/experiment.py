@@ -44,7 +44,7 @@ from new episodes.
 
 For Atari, use the preprocessed environments (see the [chapter's index](../index.html)) and the
 [`AtariTrunk`](model.html) in the dueling network; the papers' settings are a buffer of a million
-transitions, a target update every 10,000 steps (30,000 frames in the dueling paper), learning
+transitions, a target update every 10,000 parameter updates (in the Nature paper), learning
 rates around $10^{-4}$ (with $\alpha = 0.6$, $\beta$ from $0.4$ to $1$ for prioritized replay),
 $\epsilon$ annealed to $0.1$ or $0.01$ over a million frames, and tens of millions of frames.
 """
