@@ -38,7 +38,29 @@ from new episodes.
 
 ## Results
 
-![Returns during training](returns.png)
+We ran the default configuration, `python -m labml_nn.rl.dqn.experiment` (seed 0, 60,000 steps),
+and, at the same time, one with a larger learning rate and a more frequent target update,
+`--lr 1e-3 --target-update 250`.
+Each took 14 minutes of wall-clock time, evaluations included, on a 2-core CPU container shared
+with other jobs.
+The mean returns of the 100 greedy evaluation episodes:
+
+| steps | 10,000 | 20,000 | 30,000 | 40,000 | 50,000 | 60,000 |
+|---|---|---|---|---|---|---|
+| default | 116.7 | 135.6 | 191.2 | 131.7 | 500.0 | 483.6 |
+| `--lr 1e-3 --target-update 250` | 119.9 | 205.8 | 484.7 | 500.0 | 323.1 | 98.8 |
+
+With the default configuration the greedy policy averages 500 (every episode reaches the time
+limit) at 50,000 steps and 483.6 at the end; the mean of 100 consecutive training episodes
+(played with $\epsilon = 0.02$) first reaches 195 at the 420th of 454 episodes and ends at 262.9.
+The faster configuration passes 195 already at 20,000 steps and is perfect at 40,000, and then
+*collapses* to 98.8: an instability that DQN is known for, where updates that fit recent
+transitions break what was learned before.
+Over a longer run the default configuration may do the same; a common safeguard is to keep the
+checkpoint with the best evaluation.
+These are single seeds.
+
+![Returns of the training episodes and their mean over the last 100, default configuration](returns.png)
 
 ## The same code on Atari
 
@@ -72,7 +94,7 @@ class Config(RunConfig):
 
     A step is one step of the environment; `steps` is the number of them.
     """
-    steps: int = 40_000
+    steps: int = 60_000
     log_every: int = 1000
     eval_every: int = 10_000
     checkpoint_every: int = 10_000
