@@ -62,12 +62,12 @@ def ddim_timesteps(n_steps: int, n_sample_steps: int) -> torch.Tensor:
 
 
 class DDIMSampler:
-    """
+    r"""
     ## DDIM sampler
 
     * `diffusion` is a trained [`DDPM`](ddpm/index.html) (its noise predictor and schedule)
     * `n_sample_steps` is $S$
-    * `eta` is $\\eta$: 0 for deterministic sampling, 1 for the DDPM-like amount of noise
+    * `eta` is $\eta$: 0 for deterministic sampling, 1 for the DDPM-like amount of noise
     """
 
     def __init__(self, diffusion: DDPM, n_sample_steps: int = 50, eta: float = 0.):

@@ -73,12 +73,12 @@ class TimeEmbedding(nn.Module):
 
 
 class ResidualBlock(nn.Module):
-    """
+    r"""
     ## Residual block
 
-    Two $3 \\times 3$ convolutions, each after group normalization and SiLU; the embedding (time and
+    Two $3 \times 3$ convolutions, each after group normalization and SiLU; the embedding (time and
     class) is projected to the channels and added between them, so every block knows the noise level.
-    A $1 \\times 1$ convolution matches the channels of the shortcut when they change.
+    A $1 \times 1$ convolution matches the channels of the shortcut when they change.
     """
 
     def __init__(self, in_channels: int, out_channels: int, d_emb: int, n_groups: int = 8, dropout: float = 0.):
@@ -221,9 +221,9 @@ class UNet(nn.Module):
         self.conv_out = nn.Conv2d(channels, image_channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: Optional[torch.Tensor] = None):
-        """
+        r"""
         * `x` is `[batch, image_channels, height, width]`, height and width divisible by
-          $2^{\\text{levels} - 1}$
+          $2^{\text{levels} - 1}$
         * `t` is `[batch]` step indices
         * `cond` is `[batch]` class labels (`n_classes` for "no label"), or `None`
         """

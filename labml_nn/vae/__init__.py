@@ -120,7 +120,7 @@ class VAE(nn.Module):
         self.decoder = mlp(d_latent, d_hidden, d_data * (1 if likelihood == 'bernoulli' else 2), n_layers)
 
     def encode(self, x: torch.Tensor):
-        """`x` is `[batch, d_data]`; returns $\\mu$ and $\\log \\sigma^2$, each `[batch, d_latent]`"""
+        r"""`x` is `[batch, d_data]`; returns $\mu$ and $\log \sigma^2$, each `[batch, d_latent]`"""
         mu, log_var = self.encoder(x).chunk(2, dim=-1)
         return mu, log_var
 
@@ -149,15 +149,15 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
-        """The mean of $p_\\theta(x | z)$: pixel probabilities, or the Gaussian's mean"""
+        r"""The mean of $p_\theta(x | z)$: pixel probabilities, or the Gaussian's mean"""
         out = self.decoder(z)
         return torch.sigmoid(out) if self.likelihood == 'bernoulli' else out.chunk(2, dim=-1)[0]
 
     @torch.no_grad()
     def sample(self, n: int, generator: Optional[torch.Generator] = None, mean: bool = True) -> torch.Tensor:
-        """
-        `[n, d_data]` samples: $z \\sim p(z)$, then the decoder's mean (`mean=True`, the usual way
-        to show images) or a draw from $p_\\theta(x | z)$
+        r"""
+        `[n, d_data]` samples: $z \sim p(z)$, then the decoder's mean (`mean=True`, the usual way
+        to show images) or a draw from $p_\theta(x | z)$
         """
         device = next(self.parameters()).device
         z = torch.randn(n, self.d_latent, generator=generator).to(device)

@@ -1,4 +1,4 @@
-"""
+r"""
 ---
 title: A noise predictor for 2-D points
 summary: >
@@ -10,7 +10,7 @@ summary: >
 
 On toy distributions in the plane (two moons, a Swiss roll, a ring of Gaussians) the data are
 `[batch, 2]` points, and a U-Net has nothing to convolve.
-This MLP plays the role of $\\epsilon_\\theta(x_t, t)$ in [DDPM](index.html): the point goes through
+This MLP plays the role of $\epsilon_\theta(x_t, t)$ in [DDPM](index.html): the point goes through
 a few residual layers, and the [time embedding](../../unet/index.html) of $t$ (and optionally a class
 embedding) is added to the hidden state before each of them.
 The GAN and VAE experiments on the same toys use plain MLPs of a similar size.
