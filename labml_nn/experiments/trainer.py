@@ -296,6 +296,7 @@ class Run:
             # Dropout and other noise get a different stream in each process
             seed_everything(self.cfg.seed + self.dist.rank)
         self._row_clock = self._clock()
+        self.progress.begin()
         self.progress.print(f"{self.name}: {'resuming at step ' + str(self.start) if self.start else 'starting'} "
                             f"on {self.device} x {self.dist.world_size}; run folder {self.out}")
 
@@ -360,6 +361,9 @@ class Run:
         else:
             good = "there is no checkpoint yet"
         lr = '--lr' if hasattr(self.cfg, 'lr') else 'learning rate'
+        # The rows so far are all finite; write them, they show how the run got here
+        if self.dist.is_main:
+            self.metrics.flush()
         raise RunDiverged(f"step {done}: {what}; {good}; try a smaller {lr}")
 
     # ### Checkpoints
@@ -463,7 +467,8 @@ def run_main(train: Callable[[Any], Any], config_cls: type, argv: Optional[Seque
 
     Parses the flags and calls `train`. A one-line error (`ExperimentError`, including
     `RunDiverged`) is printed on standard error as `prog: error: ...` and gives exit
-    status 2; `--help` gives 0; a run stopped by Ctrl-C gives 130.
+    status 2; `--help` gives 0; a run stopped by Ctrl-C gives 130 (and so does a second
+    Ctrl-C, which stops at once).
     """
     if prog is None:
         prog = f"python -m {train.__module__}" if train.__module__ != '__main__' else None
@@ -476,5 +481,9 @@ def run_main(train: Callable[[Any], Any], config_cls: type, argv: Optional[Seque
         name = prog or Path(sys.argv[0]).name
         print(f"{name}: error: {e}", file=sys.stderr, flush=True)
         return 2
+    except KeyboardInterrupt:
+        # A second Ctrl-C while stopping, or one before training started
+        print(f"{prog or Path(sys.argv[0]).name}: interrupted", file=sys.stderr, flush=True)
+        return 130
     interrupted = result.get('interrupted') if isinstance(result, dict) else getattr(result, 'interrupted', False)
     return 130 if interrupted else 0

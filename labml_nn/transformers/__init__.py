@@ -35,6 +35,7 @@ time, in reading order:
   Hessian estimate step by step, and how Sophia-G compares with AdamW
 * [Comparing the optimizers](basic/compare_optimizers.html): the script behind
   that comparison
-* [The experiment plumbing](../experiments/nlp_autoregression.html): data,
-  checkpoints, progress and multi-process training
+* [The experiment harness](../experiments/index.html) they run on: run folders,
+  checkpoints, metrics, progress and multi-process training; and the
+  [character corpus](../experiments/data/char_corpus.html) they read
 """
