@@ -1,4 +1,4 @@
-"""
+r"""
 ---
 title: Training a VAE on 8x8 digits and 2-D toys
 summary: >
@@ -11,11 +11,11 @@ summary: >
 This trains the [VAE](index.html) on the shared [experiment harness](../experiments/index.html).
 
 * `--data digits` (the default): the 64 pixels of each digit, in $[0, 1]$, with the Bernoulli decoder
-  and a 2-D latent space. Validation is $-\\mathcal{L}$ on the validation digits (one sample of $z$,
-  seeded). `latent.png` shows where the encoder puts the validation digits ($\\mu_\\phi(x)$, one
+  and a 2-D latent space. Validation is $-\mathcal{L}$ on the validation digits (one sample of $z$,
+  seeded). `latent.png` shows where the encoder puts the validation digits ($\mu_\phi(x)$, one
   colour per class) and the decoder's images of a grid of codes over $[-2.5, 2.5]^2$.
 * `--data moons|swiss_roll|ring`: a Gaussian decoder on fresh points at every step; validation is
-  the [energy distance](../diffusion/energy_distance.html) of 2,000 samples of $p_\\theta(x)$ to the data.
+  the [energy distance](../diffusion/energy_distance.html) of 2,000 samples of $p_\theta(x)$ to the data.
 
 ```sh
 .venv/bin/python -m labml_nn.vae.experiment

@@ -1,4 +1,4 @@
-"""
+r"""
 ---
 title: Training DDPM on 8x8 digits and 2-D toys
 summary: >
@@ -14,7 +14,7 @@ flags, a run folder, checkpoints, `--resume`, progress.
 
 * `--data digits` (the default) trains the [U-Net](../../unet/index.html) on the 1,257 training
   images of scikit-learn's bundled digits, scaled from $[0, 1]$ to $[-1, 1]$; it validates the
-  loss on the 270 validation images (with fixed $t$ and $\\epsilon$, so the numbers are comparable)
+  loss on the 270 validation images (with fixed $t$ and $\epsilon$, so the numbers are comparable)
   and ends with `samples.png`: DDPM samples with all $T$ steps next to [DDIM](../ddim.html) samples
   with `--ddim-steps` steps from the same $x_T$.
 * `--conditional` adds class labels, dropped with probability `--p-uncond`, and then draws each
