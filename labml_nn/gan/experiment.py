@@ -1,4 +1,4 @@
-"""
+r"""
 ---
 title: Training GANs on 8x8 digits and 2-D toys
 summary: >
@@ -11,11 +11,11 @@ summary: >
 This trains the GANs of this chapter on the shared [experiment harness](../experiments/index.html).
 
 * `--loss gan`: the [original GAN](original.html) with the non-saturating generator loss, Adam
-  ($2 \\cdot 10^{-4}$, $\\beta_1 = 0.5$), one discriminator step per generator step;
-* `--loss wgan`: [WGAN](wasserstein.html) with weight clipping at `--clip`, RMSProp ($5 \\cdot 10^{-5}$),
+  ($2 \cdot 10^{-4}$, $\beta_1 = 0.5$), one discriminator step per generator step;
+* `--loss wgan`: [WGAN](wasserstein.html) with weight clipping at `--clip`, RMSProp ($5 \cdot 10^{-5}$),
   `--n-critic` critic steps per generator step;
 * `--loss wgan-gp`: [WGAN-GP](wasserstein.html), penalty weight `--gp-lambda`, Adam
-  ($10^{-4}$, $\\beta = (0.5, 0.9)$), `--n-critic` critic steps; the critic has no batch normalization.
+  ($10^{-4}$, $\beta = (0.5, 0.9)$), `--n-critic` critic steps; the critic has no batch normalization.
 
 `--lr 0` (the default) takes the learning rate above for the chosen loss.
 With `--data digits` the networks are the [DCGAN](dcgan.html) generator and discriminator, on the
@@ -26,12 +26,12 @@ shows the samples over the discriminator's (or critic's) score.
 
 ```sh
 .venv/bin/python -m labml_nn.gan.experiment                          # DCGAN on digits
-.venv/bin/python -m labml_nn.gan.experiment --loss wgan-gp --data ring
+.venv/bin/python -m labml_nn.gan.experiment --loss gan --data ring
 ```
 
 ![DCGAN digits](dcgan_digits.png)
 
-![WGAN-GP on the ring](wgan_gp_ring.png)
+![The original GAN on the ring](gan_ring.png)
 """
 
 from dataclasses import dataclass
@@ -176,7 +176,7 @@ def write_toy_figure(run: Run, cfg: Config, gen, disc, eval_data: torch.Tensor):
     score = disc(grid).view(100, 100).cpu()
     disc.train()
     axes[1].contourf(side.numpy(), side.numpy(), score.numpy(), levels=20, cmap='coolwarm', alpha=0.6)
-    points(axes[1], x, f'samples over the {"critic" if cfg.loss != "gan" else "discriminator"} '
+    points(axes[1], x, f'samples over the {"critic" if cfg.loss != "gan" else "discriminator"}\n'
                        f'(energy distance {scores[cfg.loss]:.3f})')
     return fig
 

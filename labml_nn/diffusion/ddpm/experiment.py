@@ -67,9 +67,9 @@ class Config(RunConfig):
     eval_every: int = 500
     checkpoint_every: int = 500
     data: str = flag('digits', help='digits, or a 2-D toy', choices=['digits', *TOYS])
-    n_steps: int = flag(200, help='diffusion steps T')
-    batch_size: int = flag(64, help='samples per training step')
-    lr: float = flag(1e-3, help='Adam learning rate', on_resume='apply')
+    n_steps: int = flag(0, help='diffusion steps T; 0: 200 for digits, 50 for the toys')
+    batch_size: int = flag(0, help='samples per training step; 0: 64 for digits, 256 for the toys')
+    lr: float = flag(0., help='Adam learning rate; 0: 1e-3 for digits, 3e-3 for the toys', on_resume='apply')
     n_channels: int = flag(16, help='U-Net width (digits); the MLP is four times as wide (toys)')
     conditional: bool = flag(False, help='class-conditional U-Net with label dropout (digits only)')
     p_uncond: float = flag(0.1, help='probability of dropping a label when --conditional')
@@ -79,14 +79,30 @@ class Config(RunConfig):
 
     def validate(self):
         super().validate()
-        check_positive(self, 'n_steps', 'batch_size', 'lr', 'n_channels', 'ddim_steps', 'n_samples')
+        check_positive(self, 'n_channels', 'ddim_steps', 'n_samples')
         check_range(self, 'p_uncond', 0., 1.)
-        if self.ddim_steps > self.n_steps:
-            raise ExperimentError(f"--ddim-steps must be at most --n-steps ({self.n_steps}), got {self.ddim_steps}")
+        if self.n_steps < 0 or self.batch_size < 0 or self.lr < 0:
+            raise ExperimentError("--n-steps, --batch-size and --lr must be positive (or 0 for the default)")
+        if self.ddim_steps > self.T:
+            raise ExperimentError(f"--ddim-steps must be at most --n-steps ({self.T}), got {self.ddim_steps}")
         if self.conditional and self.data != 'digits':
             raise ExperimentError("--conditional needs --data digits (the toys have no labels)")
         if self.n_channels % 8:
             raise ExperimentError(f"--n-channels must be a multiple of 8, got {self.n_channels}")
+
+    # The values in use: the toys train a small MLP, which wants more samples per step, a higher
+    # learning rate and fewer diffusion steps than the U-Net on digits
+    @property
+    def T(self) -> int:
+        return self.n_steps or (200 if self.data == 'digits' else 50)
+
+    @property
+    def batch(self) -> int:
+        return self.batch_size or (64 if self.data == 'digits' else 256)
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr or (1e-3 if self.data == 'digits' else 3e-3)
 
 
 # ## Pictures (matplotlib is imported only here)
@@ -141,14 +157,14 @@ def make_model(cfg: Config) -> DDPM:
         eps_model = UNet(1, cfg.n_channels, (1, 2), (False, True), n_classes=10 if cfg.conditional else 0)
     else:
         eps_model = MLPDenoiser(2, 4 * cfg.n_channels, 3)
-    return DDPM(eps_model, cfg.n_steps)
+    return DDPM(eps_model, cfg.T)
 
 
 def train(cfg: Config) -> dict:
     name = 'ddpm_' + cfg.data + ('_conditional' if cfg.conditional else '')
     with Run(cfg, name=name) as run:
         diffusion = make_model(cfg).to(run.device)
-        optimizer = torch.optim.Adam(diffusion.parameters(), lr=cfg.lr)
+        optimizer = torch.optim.Adam(diffusion.parameters(), lr=cfg.learning_rate)
         tracked = dict(model=diffusion, optimizer=optimizer)
         if cfg.data == 'digits':
             # Images scaled to $[-1, 1]$: `[N, 1, 8, 8]`
@@ -156,7 +172,7 @@ def train(cfg: Config) -> dict:
             images = images * 2 - 1
             valid, _ = load_digits('valid', seed=0)
             valid = (valid * 2 - 1).to(run.device)
-            batches = ShuffledBatches(len(images), cfg.batch_size, seed=cfg.seed)
+            batches = ShuffledBatches(len(images), cfg.batch, seed=cfg.seed)
             tracked['data'] = batches
         else:
             eval_data = sample_toy(cfg.data, N_EVAL, torch.Generator().manual_seed(cfg.seed + 1000))
@@ -165,7 +181,7 @@ def train(cfg: Config) -> dict:
 
         for step in run.steps():
             for g in optimizer.param_groups:
-                g['lr'] = cfg.lr
+                g['lr'] = cfg.learning_rate
             if cfg.data == 'digits':
                 idx = batches.next()
                 x0 = images[idx].to(run.device)
@@ -173,21 +189,21 @@ def train(cfg: Config) -> dict:
                 if cfg.conditional:
                     cond = drop_labels(labels[idx], cfg.p_uncond, 10, run.generator).to(run.device)
             else:
-                x0, cond = sample_toy(cfg.data, cfg.batch_size, run.generator).to(run.device), None
+                x0, cond = sample_toy(cfg.data, cfg.batch, run.generator).to(run.device), None
             # With DDP the wrapped module's `forward` is needed; `DDPM.loss` is not `forward`,
             # so we call the loss on the unwrapped model on one process, which is the default
             loss = (net.module if hasattr(net, 'module') else net).loss(x0, cond)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            run.log(step, loss=loss, lr=cfg.lr, samples=cfg.batch_size)
+            run.log(step, loss=loss, lr=cfg.learning_rate, samples=cfg.batch)
 
             if run.due(step, cfg.eval_every):
                 diffusion.eval()
                 with torch.no_grad():
                     if cfg.data == 'digits':
                         g = torch.Generator().manual_seed(0)
-                        t = torch.randint(0, cfg.n_steps, (len(valid),), generator=g).to(run.device)
+                        t = torch.randint(0, cfg.T, (len(valid),), generator=g).to(run.device)
                         eps = torch.randn(valid.shape, generator=g).to(run.device)
                         run.log_eval(step, valid_loss=diffusion.loss(valid, None, t, eps).item())
                     else:
@@ -211,7 +227,7 @@ def write_digit_figures(run: Run, cfg: Config, diffusion: DDPM):
     ddpm = diffusion.sample((n, 1, 8, 8), generator=torch.Generator().manual_seed(cfg.seed))
     ddim = DDIMSampler(diffusion, cfg.ddim_steps, eta=0.).sample(x_T.shape, x_T=x_T)
     fig, axes = figure(2)
-    image_grid(axes[0], (ddpm.cpu() + 1) / 2, 8, f'DDPM, {cfg.n_steps} steps')
+    image_grid(axes[0], (ddpm.cpu() + 1) / 2, 8, f'DDPM, {cfg.T} steps')
     image_grid(axes[1], (ddim.cpu() + 1) / 2, 8, f'DDIM, {cfg.ddim_steps} steps, same $x_T$')
     fig.tight_layout()
     run.save_figure(fig, 'samples.png')
@@ -222,7 +238,7 @@ def write_digit_figures(run: Run, cfg: Config, diffusion: DDPM):
         x_T = torch.randn(80, 1, 8, 8, generator=torch.Generator().manual_seed(cfg.seed))
         fig, axes = figure(2)
         for ax, w in zip(axes, (0., cfg.guidance)):
-            guided = DDPM(GuidedEps(diffusion.eps_model, w, 10), cfg.n_steps).to(run.device)
+            guided = DDPM(GuidedEps(diffusion.eps_model, w, 10), cfg.T).to(run.device)
             x = DDIMSampler(guided, cfg.ddim_steps, eta=0.).sample(x_T.shape, cond=cond, x_T=x_T)
             image_grid(ax, (x.cpu() + 1) / 2, 8, f'guidance w = {w:g}, DDIM {cfg.ddim_steps} steps')
         fig.tight_layout()
@@ -245,10 +261,13 @@ def write_toy_figures(run: Run, cfg: Config, diffusion: DDPM, eval_data: torch.T
     fig, axes = figure(3)
     points(axes[0], eval_data, 'data', 'C1')
     points(axes[1], x.cpu(), f'DDPM samples (energy distance {scores["ddpm"]:.3f})')
-    path = torch.stack([p.cpu() for p in xs])[:, :40]
-    points(axes[2], x.cpu()[:40], f'trajectories, $x_T$ to $x_0$')
+    # Twelve trajectories: $x_T$ (grey) to $x_0$ (blue)
+    path = torch.stack([p.cpu() for p in xs])[:, :12]
+    points(axes[2], eval_data, 'trajectories, $x_T$ to $x_0$', 'C1')
     for i in range(path.shape[1]):
-        axes[2].plot(path[:, i, 0].numpy(), path[:, i, 1].numpy(), lw=0.5, alpha=0.6, color='C2')
+        axes[2].plot(path[:, i, 0].numpy(), path[:, i, 1].numpy(), lw=0.8, alpha=0.8, color='C2')
+    axes[2].scatter(path[0, :, 0].numpy(), path[0, :, 1].numpy(), s=12, color='grey', zorder=3)
+    axes[2].scatter(path[-1, :, 0].numpy(), path[-1, :, 1].numpy(), s=12, color='C0', zorder=3)
     fig.tight_layout()
     run.save_figure(fig, 'samples.png')
     close(fig)
