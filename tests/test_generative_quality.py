@@ -6,7 +6,7 @@ same training with a broken loss must not.
 
 The metric is the energy distance between 2,000 samples of the model and 2,000 fresh samples of
 the data (`labml_nn.diffusion.energy_distance`). Two independent samples of the data are at about
-0.001; the fitted Gaussian is at about 0.083 (it fills the hole of the ring). The margins (DDPM
+0.002; the fitted Gaussian is at about 0.083 (it fills the hole of the ring). The margins (DDPM
 and GAN below half the baseline's distance, the VAE below 0.9 of it) were set after measuring
 0.015, 0.013 and 0.054 with these seeds and step counts, and at most 0.030, 0.024 and 0.068 with
 the seeds 0 to 5 (the VAE, with its 2-D Gaussian latent, is the weakest of the three here).
