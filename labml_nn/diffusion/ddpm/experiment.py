@@ -177,7 +177,9 @@ def train(cfg: Config) -> dict:
         else:
             eval_data = sample_toy(cfg.data, N_EVAL, torch.Generator().manual_seed(cfg.seed + 1000))
         run.track(**tracked)
-        net = run.wrap(diffusion)
+        # The loss calls the noise predictor through `run.wrap` (DDP when there are several
+        # processes), so that the gradients are averaged over the processes
+        trainer = DDPM(run.wrap(diffusion.eps_model), cfg.T).to(run.device)
 
         for step in run.steps():
             for g in optimizer.param_groups:
@@ -190,9 +192,7 @@ def train(cfg: Config) -> dict:
                     cond = drop_labels(labels[idx], cfg.p_uncond, 10, run.generator).to(run.device)
             else:
                 x0, cond = sample_toy(cfg.data, cfg.batch, run.generator).to(run.device), None
-            # With DDP the wrapped module's `forward` is needed; `DDPM.loss` is not `forward`,
-            # so we call the loss on the unwrapped model on one process, which is the default
-            loss = (net.module if hasattr(net, 'module') else net).loss(x0, cond)
+            loss = trainer.loss(x0, cond)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
