@@ -29,6 +29,9 @@ shows the samples over the discriminator's (or critic's) score.
 .venv/bin/python -m labml_nn.gan.experiment --loss gan --data ring
 ```
 
+The pictures were made by those commands (seed 0) on a 2-core CPU container shared with other
+jobs.
+
 ![DCGAN digits](dcgan_digits.png)
 
 ![The original GAN on the ring](gan_ring.png)
