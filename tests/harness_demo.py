@@ -33,7 +33,9 @@ class Config(RunConfig):
     beta1: float = flag(0.9, help="Adam's beta1")
     gamma: float = flag(0.9, help='learning-rate decay per 10 steps')
     slow: float = flag(0.0, help='seconds to sleep per step (for tests that interrupt)', on_resume='apply')
-    stop_at: int = flag(-1, help='send this process SIGINT (Ctrl-C) during this step', on_resume='apply')
+    stop_at: int = flag(-1, help='send this process a signal during this step', on_resume='apply')
+    stop_signal: str = flag('SIGINT', help='the signal --stop-at sends', on_resume='apply',
+                            choices=['SIGINT', 'SIGTERM'])
     blow_up_at: int = flag(-1, help='multiply the learning rate by 1e30 from this step on', on_resume='apply')
 
     def validate(self):
@@ -72,7 +74,7 @@ def train(cfg: Config) -> dict:
             if step == cfg.stop_at:
                 import os
                 import signal
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), getattr(signal, cfg.stop_signal))
             run.log(step, loss=loss, lr=opt.param_groups[0]['lr'], samples=cfg.batch_size)
             if run.due(step, cfg.eval_every):
                 model.eval()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import SHARED
 from labml_nn.experiments.checkpoint import load_checkpoint
 from labml_nn.experiments.data import char_corpus as nlp
 from labml_nn.experiments.data.char_corpus import CharTokenizer, TextDataset
@@ -26,7 +27,7 @@ from labml_nn.transformers.basic import autoregressive_experiment as adamw_exp
 from labml_nn.transformers.basic import compare_optimizers, with_sophia
 
 REPO = Path(__file__).resolve().parent.parent
-SHAKESPEARE = REPO.parent / 'shared' / 'data' / 'tiny_shakespeare.txt'
+SHAKESPEARE = SHARED / 'data' / 'tiny_shakespeare.txt'
 
 
 def made_up_text(n_sentences: int = 600, seed: int = 0) -> str:

@@ -303,6 +303,16 @@ def test_resume_after_ctrl_c_equals_an_uninterrupted_run(stop_at, tmp_path, caps
     assert [int(x['step']) for x in ra] == [3, 6, 9, 12]
 
 
+def test_sigterm_also_saves_and_stops(tmp_path, capsys):
+    # What `kill` and job schedulers send: the same clean stop as Ctrl-C
+    full, part = tmp_path / 'full', tmp_path / 'part'
+    assert call(flags(full), capsys)[0] == 0
+    code, out, _ = call(flags(part, '--stop-at', '8', '--stop-signal', 'SIGTERM'), capsys)
+    assert code == 130 and 'Stopped at step 9' in out
+    assert call(flags(part, '--resume'), capsys)[0] == 0
+    compare_runs(full, part)
+
+
 @pytest.mark.slow
 def test_resume_after_a_real_sigint_at_a_random_step(tmp_path):
     # The uninterrupted run, then the same run interrupted by SIGINT from outside at a random moment
@@ -388,17 +398,20 @@ def test_progress_without_a_terminal_is_plain_lines(tmp_path, capsys):
 
 
 def test_progress_on_a_terminal_redraws_one_line(capsys):
+    # On a terminal labml's monit.loop and tracker draw the line, with our labelled times
     from labml_nn.experiments.progress import Progress
     clock = FakeClock()
-    p = Progress(10, tty=True, clock=clock, redraw_s=0)
+    p = Progress(10, tty=True, clock=clock)
     p.begin()
     for done in range(1, 4):
         clock.now += 1
         p.step(done)
-    p.row({'step': 3, 'loss': 1.5}, keep=True)
+    p.row({'step': 3, 'loss': 1.5, 'lr': 0.25}, keep=True)
+    p.close()
     out = capsys.readouterr().out
-    assert out.count('\r') >= 3 and out.endswith('\n')
-    assert 'step 3/10' in out and 'loss' in out and 'elapsed' in out and 'left 0:07' in out
+    assert '\r' in out and out.endswith('\n')
+    assert '3/10' in out and 'loss' in out and '1.5' in out
+    assert 'elapsed 0:03' in out and 'left 0:07' in out
 
 
 class FakeClock:
@@ -481,4 +494,17 @@ def test_two_processes_rank_0_writes_and_resume_is_exact(tmp_path):
     assert r.returncode == 2 and 'written by 2 process(es)' in one_line(r.stderr)
     r = torchrun(*flags(part, '--resume'))
     assert r.returncode == 0, r.stderr[-3000:]
+    compare_runs(full, part)
+
+
+def test_rows_written_after_the_last_checkpoint_are_replaced_on_resume(tmp_path, capsys):
+    # A run that stops without a checkpoint (here: it diverges at step 11) has written rows past its last
+    # checkpoint (step 6); resuming from that checkpoint drops them and the file ends up as an uninterrupted run's
+    full, part = tmp_path / 'full', tmp_path / 'part'
+    assert call(flags(full), capsys)[0] == 0
+    code, _, err = call(flags(part, '--blow-up-at', '10'), capsys)
+    assert code == 2 and 'step 12: loss is' in err
+    assert [int(r['step']) for r in rows(part / 'metrics.csv')] == [3, 6, 9]
+    code, _, err = call(flags(part, '--resume', '--blow-up-at', '-1'), capsys)
+    assert code == 0, err
     compare_runs(full, part)

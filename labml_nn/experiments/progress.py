@@ -12,15 +12,17 @@ summary: >
 While a run trains, its main process shows
 
 ```text
-step 440/1,200  train_loss 1.912  lr 0.0038  tokens/s 5,310  elapsed 2:01  left 3:28
+step 440/1,200  tokens 1,802,240  lr 0.0038  train_loss 1.912  tokens/s 5,310  elapsed 2:01  left 3:28
 ```
 
-On a terminal this is one line, redrawn in place (through
-[labml](https://github.com/labmlai/labml)'s logger, which colours its parts);
-the lines of validation steps stay on the screen. When standard output is not a
+On a terminal this is one line, redrawn in place at every row of `metrics.csv`
+by [labml](https://github.com/labmlai/labml): `monit.loop` counts the steps and
+`tracker` shows the values, in colour, with values not measured at this row
+dimmed; the lines of validation steps stay on the screen. Only labml's estimate
+of the time left is replaced by the one below. When standard output is not a
 terminal (a CI log, `nohup`, `| tee`), redrawing makes no sense: the escape codes
-would land in the file as garbage. Then we print the same information as a plain
-line at every row of `metrics.csv`, and nothing else.
+would land in the file as garbage. Then we print the line above, plain, at every
+row of `metrics.csv`, and nothing else.
 
 ## The time left
 
@@ -96,14 +98,13 @@ class Progress:
     """
 
     def __init__(self, total: int, start: int = 0, *, enabled: bool = True, stream: Optional[IO] = None,
-                 tty: Optional[bool] = None, clock: Callable[[], float] = time.monotonic, window: int = 50,
-                 redraw_s: float = 0.25):
+                 tty: Optional[bool] = None, clock: Callable[[], float] = time.monotonic, window: int = 50):
         """
         * `total` is the number of steps of the run, `start` the first one (after a resume)
         * `enabled` is false in processes other than the main one
         * `stream` is where to write (standard output); `tty` overrides whether it is a terminal
         * `clock` gives the time in seconds (a fake one in tests)
-        * `window` is $W$, `redraw_s` the least time between two redraws on a terminal
+        * `window` is $W$
         """
         self.total, self.done = total, start
         self.enabled = enabled
@@ -114,21 +115,46 @@ class Progress:
         self.time_left = TimeLeft(window)
         self.time_left.tick(self.started)
         self.values: Dict[str, Any] = {}
-        self.redraw_s = redraw_s
-        self._drawn_at = -float('inf')
         self._line_open = False
+        self._loop_iter = None
 
     def begin(self):
         """The loop starts: the time before it (loading data, building the model) is no step's"""
         self.time_left.last = self.clock()
+        if self.enabled and self.tty:
+            # On a terminal, labml's `monit.loop` counts the steps and `tracker` shows the values.
+            # The loop's own estimate of the time left (an average that forgets within a few
+            # steps, shown without labels) is replaced by ours.
+            from labml import monit
+            quiet_labml()
+            self._loop = monit.loop(range(self.done, self.total), is_track=False, is_print_iteration_time=False)
+            self._loop.log_progress = self._times
+            self._loop_iter = iter(self._loop)
+            self._advance()
+
+    def _advance(self):
+        # One step of labml's loop (it finishes the loop when the range is exhausted)
+        if self._loop_iter is not None:
+            try:
+                next(self._loop_iter)
+            except StopIteration:
+                self._loop_iter = None
+
+    def _times(self):
+        from labml.logger import Text
+        now = self.clock()
+        left = self.time_left.left(self.total - self.done)
+        return [(f"  {self.done:,}/{self.total:,}  ", Text.key),
+                (f"elapsed {format_duration(now - self.started)}  "
+                 f"left {format_duration(left) if left is not None else '?'}", Text.meta)]
 
     def step(self, done: int):
         """A step ended; `done` steps are done"""
         now = self.clock()
         self.done = done
         self.time_left.tick(now)
-        if self.enabled and self.tty and now - self._drawn_at >= self.redraw_s:
-            self._draw(now)
+        if self.enabled and self.tty and done < self.total:
+            self._advance()
 
     def row(self, values: Dict[str, Any], keep: bool = False):
         """
@@ -140,7 +166,9 @@ class Progress:
             return
         now = self.clock()
         if self.tty:
-            self._draw(now)
+            from labml import tracker
+            tracker.save(self.done, {k: v for k, v in self.values.items() if v != ''})
+            self._line_open = True
             if keep:
                 self._end_line()
         else:
@@ -162,19 +190,6 @@ class Progress:
         parts.append(f"left {format_duration(left) if left is not None else '?'}")
         return '  '.join(parts)
 
-    def _draw(self, now: float):
-        # labml's logger writes `\r`, the parts in colour, and leaves the line open
-        from labml import logger
-        from labml.logger import Text
-        self._drawn_at = now
-        text = self.text(now)
-        parts = []
-        for i, part in enumerate(text.split('  ')):
-            style = Text.key if i == 0 else Text.meta if part.startswith(('elapsed', 'left')) else Text.value
-            parts += [('  ' if i else '', None), (part, style)]
-        logger.log(parts, is_new_line=False)
-        self._line_open = True
-
     def _end_line(self):
         if self._line_open:
             self.stream.write('\n')
@@ -191,4 +206,22 @@ class Progress:
 
     def close(self):
         if self.enabled:
+            if self._loop_iter is not None:
+                # Leave labml's loop (after the last step, or after a stop)
+                from labml.internal.monitor import monitor_singleton
+                monitor_singleton().finish_loop()
+                self._loop_iter = None
             self._end_line()
+
+
+def quiet_labml():
+    """
+    labml looks for a `.labml.yaml` project file above the calling script and prints
+    a warning when it finds none. We don't use its project folder, so we create its
+    settings once with that warning silenced.
+    """
+    import contextlib
+    import io
+    from labml.internal.lab import lab_singleton
+    with contextlib.redirect_stdout(io.StringIO()):
+        lab_singleton()
