@@ -282,7 +282,7 @@ def schedule(cfg: BenchConfig, name: str, step: int) -> float:
 
 
 def clipped_fraction(opts: List[torch.optim.Optimizer]) -> float:
-    """Sophia-G: the fraction of coordinates whose ratio $|m / \\max(\\rho h, \\epsilon)|$ is at the clip"""
+    r"""Sophia-G: the fraction of coordinates whose ratio $|m / \max(\rho h, \epsilon)|$ is at the clip"""
     n, total = 0, 0
     for opt in opts:
         for group in opt.param_groups:

@@ -69,7 +69,7 @@ class Lion(GenericAdaptiveOptimizer):
         super().__init__(params, defaults, foreach=foreach, chunk_size=chunk_size)
 
     def check_group(self, group: Dict[str, Any], group_index: Optional[int]):
-        """Check the hyper-parameters (Lion has no $\\epsilon$)"""
+        r"""Check the hyper-parameters (Lion has no $\epsilon$)"""
         check_non_negative('lr', group['lr'], group_index)
         check_betas(group['betas'], group_index)
         WeightDecay.check_group(group, group_index)
