@@ -53,11 +53,11 @@ class MLPTrunk(nn.Module):
 
 
 class AtariTrunk(nn.Module):
-    """
+    r"""
     ## Features from Atari frames
 
     Three convolutions of the Nature DQN paper and a linear layer to 512 features.
-    The input is 4 stacked grey frames of $84 \\times 84$ with values in $[0, 255]$.
+    The input is 4 stacked grey frames of $84 \times 84$ with values in $[0, 255]$.
     """
 
     def __init__(self):
@@ -79,11 +79,11 @@ class AtariTrunk(nn.Module):
 
 
 class DuelingQNetwork(nn.Module):
-    """
+    r"""
     ## Dueling Q-network
 
     * `trunk` computes the features (`MLPTrunk` or `AtariTrunk`)
-    * `n_actions` is $|\\mathcal{A}|$
+    * `n_actions` is $|\mathcal{A}|$
     * `hidden_size` is the width of the value and advantage streams
     """
 
@@ -98,7 +98,7 @@ class DuelingQNetwork(nn.Module):
                                           nn.Linear(hidden_size, n_actions))
 
     def forward(self, obs: torch.Tensor):
-        """`obs` is a batch of observations; returns $Q(s, \\cdot)$, `[batch_size, n_actions]`"""
+        r"""`obs` is a batch of observations; returns $Q(s, \cdot)$, `[batch_size, n_actions]`"""
         h = self.trunk(obs)
         value = self.state_value(h)
         advantage = self.action_value(h)
