@@ -94,7 +94,7 @@ class Config(RunConfig):
 
 
 def make_norm(norm: str, channels: int, size: int, groups: int) -> nn.Module:
-    """The normalization layer of a variant for `channels` channels of `size` $\\times$ `size` positions"""
+    r"""The normalization layer of a variant for `channels` channels of `size` $\times$ `size` positions"""
     if norm == 'none':
         return nn.Identity()
     if norm == 'batch':

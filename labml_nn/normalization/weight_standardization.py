@@ -57,10 +57,10 @@ def weight_standardization(weight: torch.Tensor, eps: float = 1e-5) -> torch.Ten
 
 
 class Conv2d(nn.Conv2d):
-    """
+    r"""
     ## 2D convolution with weight standardization
 
-    The arguments are those of `torch.nn.Conv2d`, plus `eps`, the $\\epsilon$ of the standardization.
+    The arguments are those of `torch.nn.Conv2d`, plus `eps`, the $\epsilon$ of the standardization.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, *, eps: float = 1e-5, **kwargs):
