@@ -17,10 +17,12 @@ from conftest import REPO
 
 SOURCES = REPO / 'labml_nn'
 MODULES = sorted(SOURCES.rglob('*.py'))
-# Modules a reader copies on their own: torch, the standard library and each other only
+# Modules a reader copies on their own: torch, the standard library and each other only.
+# That is every tutorial module; the experiments (the harness, each chapter's experiment and
+# benchmark scripts, and the environment wrapper they share) own plotting, data sets and environments.
+EXPERIMENT_MODULES = {'experiment.py', 'benchmark.py', 'compare_optimizers.py', 'cartpole.py'}
 STANDALONE = [p for p in MODULES
-              if p.relative_to(SOURCES).parts[0] == 'optimizers'
-              or (p.parent.name == 'transformers' and p.name != '__init__.py')]
+              if p.relative_to(SOURCES).parts[0] != 'experiments' and p.name not in EXPERIMENT_MODULES]
 ALLOWED = {'torch', 'labml_nn'} | set(sys.stdlib_module_names)
 
 
