@@ -6,7 +6,9 @@ import torch
 from labml_nn.sampling.generate import generate
 from labml_nn.sampling.samplers import (greedy, min_p_filter, sample, top_k_filter, top_p_filter)
 from labml_nn.transformers.basic.autoregressive_experiment import AutoregressiveTransformer, Config
+from labml_nn.transformers.gpt import GPT
 from labml_nn.transformers.kv_cache import KVCache, LayerKVCache
+from labml_nn.transformers.llama import Llama
 
 
 def basic_model(learned=False, seed=0):
@@ -19,9 +21,31 @@ def basic_model(learned=False, seed=0):
     return model
 
 
+def gpt_model(seed=0):
+    torch.manual_seed(seed)
+    model = GPT(20, 32, 4, 2, 48).eval()
+    # Larger random weights than GPT-2's initialisation, so that the generated tokens vary
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 2:
+                p.normal_(std=0.5)
+    return model
+
+
+def llama_model(seed=0, n_kv_heads=2):
+    torch.manual_seed(seed)
+    model = Llama(20, 32, 4, n_kv_heads, 2, 48).eval()
+    with torch.no_grad():
+        model.output.weight.mul_(30)
+    return model
+
+
 def models():
     yield 'basic', basic_model(), lambda: KVCache(2, 48)
     yield 'basic-learned', basic_model(learned=True), lambda: KVCache(2, 48)
+    yield 'gpt', gpt_model(), lambda: KVCache(2, 48)
+    yield 'llama-gqa', llama_model(), lambda: KVCache(2, 48)
+    yield 'llama-mqa', llama_model(n_kv_heads=1), lambda: KVCache(2, 48)
 
 
 # ---------------------------------------------------------------- the cache
