@@ -33,8 +33,9 @@ x &\leftarrow x + \mathop{GQA}\bigl(\mathop{RMSNorm}(x)\bigr) \\
 x &\leftarrow x + \mathop{FFN}_{SwiGLU}\bigl(\mathop{RMSNorm}(x)\bigr)
 \end{align}
 
-The [comparison experiment](experiment.html) trains this model and the basic
-transformer with the same number of parameters for the same time.
+The [experiment](experiment.html) trains it on Tiny Shakespeare, and
+`bench/llama_vs_basic.py` compares it with the basic transformer at the same
+parameter count and the same training time.
 """
 
 import torch
@@ -61,7 +62,8 @@ class LlamaLayer(nn.Module):
         self.feed_forward = glu_feed_forward('swiglu', d_model, d_ff)
 
     def forward(self, x: torch.Tensor, cache=None) -> torch.Tensor:
-        # `x` has shape `[batch, seq, d_model]`
+        # `x` has shape `[batch, seq, d_model]`.
+        #
         # $x \leftarrow x + \mathop{GQA}(\mathop{RMSNorm}(x))$
         x = x + self.attention(self.attention_norm(x), is_causal=True, cache=cache)
         # $x \leftarrow x + \mathop{FFN}_{SwiGLU}(\mathop{RMSNorm}(x))$
