@@ -18,4 +18,11 @@ Read in this order:
 * [Sampling rules](samplers.html): greedy, temperature, top-k, nucleus and min-p
 * [The generation loop](generate.html): recomputing the prefix, or decoding
   incrementally with a [KV cache](../transformers/kv_cache.html)
+* [Speculative decoding](speculative.html): a small draft model proposes, the
+  large target model verifies, and a rejection rule keeps the target's
+  distribution exactly
+
+The models they run are in the [transformers chapter](../transformers/index.html):
+the [GPT](../transformers/gpt/index.html) and the
+[LLaMA-style model](../transformers/llama/index.html).
 """

@@ -96,6 +96,16 @@ class LayerKVCache:
         # Views of the filled part, no copy
         return self.k[:, :, :end], self.v[:, :, :end]
 
+    def truncate(self, length: int):
+        """
+        Forget every position from `length` on; the next `append` overwrites them.
+        [Speculative decoding](../sampling/speculative.html) uses this to drop
+        rejected tokens.
+        """
+        if not 0 <= length <= self.length:
+            raise ValueError(f"can't truncate a cache of {self.length} positions to {length}")
+        self.length = length
+
 
 class KVCache:
     """
@@ -122,3 +132,8 @@ class KVCache:
     def length(self) -> int:
         """The number of positions stored, which is also the position of the next token"""
         return self.layers[0].length
+
+    def truncate(self, length: int):
+        """Keep the first `length` positions in every layer"""
+        for layer in self.layers:
+            layer.truncate(length)
