@@ -33,3 +33,24 @@ def test_experiment_flags_are_checked(capsys, tmp_path):
     assert llama_experiment.main(['--n-heads', '4', '--n-kv-heads', '3', '--data', data]) == 2
     assert '--n-kv-heads=3' in capsys.readouterr().err
     assert gpt_experiment.main(['--d-model', '30', '--n-heads', '4', '--data', data]) == 2
+
+
+def test_lora_experiment_adapts_a_trained_gpt(tmp_path):
+    from labml_nn.lora import experiment as lora_experiment
+    data = corpus(tmp_path)
+    base = tmp_path / 'base'
+    gpt_experiment.train(gpt_experiment.Config(out=str(base), data=data, **TINY))
+    second = tmp_path / 'second.txt'
+    second.write_text('the sun is east and the moon is fair; arise and kill the moon.\n' * 30, encoding='utf-8')
+    out = tmp_path / 'lora'
+    summary = lora_experiment.train(lora_experiment.Config(
+        out=str(out), base=str(base), text=str(second), steps=6, log_every=2, eval_every=3, checkpoint_every=3,
+        batch_size=4, eval_windows=4, device='cpu', prompt='the '))
+    assert summary['step'] == 6 and 'shakespeare_loss' in summary['final']
+    assert (out / 'sample.txt').read_text(encoding='utf-8').startswith('the ')
+
+
+def test_lora_experiment_without_base_says_what_to_do(tmp_path, capsys):
+    from labml_nn.lora import experiment as lora_experiment
+    assert lora_experiment.main(['--base', str(tmp_path / 'none'), '--out', str(tmp_path / 'o')]) == 2
+    assert 'train the base model first' in capsys.readouterr().err
