@@ -26,7 +26,7 @@ its order (queries outside, keys inside).
 This page runs the algorithm in plain PyTorch on any device. It does not make
 attention faster here (a Python loop over tiles is slower than one fused kernel),
 but it shows every step, and its memory use really is linear in the length:
-`bench/attention_memory.py` measures it.
+`bench/llm_attention_memory.py` measures it.
 
 ### The online softmax
 

@@ -34,7 +34,7 @@ x &\leftarrow x + \mathop{FFN}_{SwiGLU}\bigl(\mathop{RMSNorm}(x)\bigr)
 \end{align}
 
 The [experiment](experiment.html) trains it on Tiny Shakespeare, and
-`bench/llama_vs_basic.py` compares it with the basic transformer at the same
+`bench/llm_llama_vs_basic.py` compares it with the basic transformer at the same
 parameter count and the same training time.
 """
 

@@ -22,7 +22,7 @@ learning-rate schedule and the sample of the
 (`0` keeps the parameter count of a plain $4 d_{model}$ network). The run
 folder defaults to `runs/llama`.
 
-`bench/llama_vs_basic.py` trains this model and the
+`bench/llm_llama_vs_basic.py` trains this model and the
 [basic transformer](../basic/autoregressive_experiment.html) at the same
 parameter count for the same time and compares their validation losses.
 """
