@@ -1,6 +1,6 @@
 r"""
 ---
-title: GPT
+title: "GPT: A Decoder-Only Transformer"
 summary: >
   A GPT-2-style decoder-only transformer: learned positions, pre-norm layers,
   an output layer tied to the token embeddings and GPT-2's initialisation, with
