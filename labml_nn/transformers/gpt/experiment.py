@@ -54,10 +54,10 @@ class Config(RunConfig):
 
     Every field is a command-line flag (`d_model` is `--d-model`).
     """
-    steps: int = flag(1000, help='total number of training steps', on_resume='apply')
+    steps: int = flag(600, help='total number of training steps', on_resume='apply')
     log_every: int = flag(10, help='steps per row of metrics.csv', on_resume='apply')
-    eval_every: int = flag(200, help='steps between validations', on_resume='apply')
-    checkpoint_every: int = flag(200, help='steps between checkpoints', on_resume='apply')
+    eval_every: int = flag(100, help='steps between validations', on_resume='apply')
+    checkpoint_every: int = flag(100, help='steps between checkpoints', on_resume='apply')
     data: str = flag('', help='plain-text corpus; empty means data/tiny_shakespeare.txt, downloaded if missing')
     # ### The model
     d_model: int = flag(128, help='width of the vectors')
