@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from labml_nn.experiments.nlp_autoregression import TextDataset  # noqa: E402
+from labml_nn.experiments.data.char_corpus import TextDataset  # noqa: E402
 from labml_nn.transformers.basic.autoregressive_experiment import (  # noqa: E402
     AutoregressiveTransformer, Config, make_adamw)
 from labml_nn.transformers.basic.with_sophia import SophiaConfig, estimate_hessian, make_sophia  # noqa: E402

@@ -33,6 +33,8 @@ class Config(RunConfig):
     beta1: float = flag(0.9, help="Adam's beta1")
     gamma: float = flag(0.9, help='learning-rate decay per 10 steps')
     slow: float = flag(0.0, help='seconds to sleep per step (for tests that interrupt)', on_resume='apply')
+    stop_at: int = flag(-1, help='send this process SIGINT (Ctrl-C) during this step', on_resume='apply')
+    blow_up_at: int = flag(-1, help='multiply the learning rate by 1e30 from this step on', on_resume='apply')
 
     def validate(self):
         super().validate()
@@ -58,7 +60,7 @@ def train(cfg: Config) -> dict:
             # Each process takes its share of the global batch
             idx = idx[run.dist.rank::run.dist.world_size]
             for g in opt.param_groups:
-                g['lr'] = cfg.lr * cfg.gamma ** (step // 10)
+                g['lr'] = cfg.lr * cfg.gamma ** (step // 10) * (1e30 if 0 <= cfg.blow_up_at <= step else 1)
             loss = F.cross_entropy(net(x[idx].to(run.device)), y[idx].to(run.device))
             opt.zero_grad()
             loss.backward()
@@ -67,6 +69,10 @@ def train(cfg: Config) -> dict:
             if cfg.slow:
                 import time
                 time.sleep(cfg.slow)
+            if step == cfg.stop_at:
+                import os
+                import signal
+                os.kill(os.getpid(), signal.SIGINT)
             run.log(step, loss=loss, lr=opt.param_groups[0]['lr'], samples=cfg.batch_size)
             if run.due(step, cfg.eval_every):
                 model.eval()

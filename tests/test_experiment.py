@@ -1,8 +1,10 @@
-"""Tests of the character-level experiments: data, training, Sophia's Hessian estimate, checkpoints,
-multi-process runs and the handling of bad input. Everything runs at toy sizes on made-up text."""
+"""Tests of the character-level experiments on the harness: the character corpus, training, Sophia's Hessian
+estimate, checkpoints, multi-process runs, the handling of bad input, and the same losses as the code before the
+harness. Everything runs at toy sizes on made-up text."""
 
 import csv
 import hashlib
+import json
 import math
 import os
 import random
@@ -15,8 +17,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from labml_nn.experiments import nlp_autoregression as nlp
-from labml_nn.experiments.nlp_autoregression import CharTokenizer, ExperimentError, TextDataset
+from labml_nn.experiments.checkpoint import load_checkpoint
+from labml_nn.experiments.data import char_corpus as nlp
+from labml_nn.experiments.data.char_corpus import CharTokenizer, TextDataset
+from labml_nn.experiments.errors import ExperimentError
 from labml_nn.optimizers.sophia import Sophia
 from labml_nn.transformers.basic import autoregressive_experiment as adamw_exp
 from labml_nn.transformers.basic import compare_optimizers, with_sophia
@@ -136,7 +140,7 @@ def test_find_corpus_order_and_download(tmp_path, chdir):
 # ## Training
 
 def train_losses(result):
-    return [r['train_loss'] for r in result.metrics]
+    return [r['train_loss'] for r in result['rows']]
 
 
 @pytest.mark.parametrize('optimizer', ['adamw', 'sophia'])
@@ -147,17 +151,19 @@ def test_training_reduces_the_loss(optimizer, corpus, tmp_path):
         result = with_sophia.train(tiny(with_sophia.SophiaConfig, corpus, tmp_path / 'run', steps=40, eval_every=40,
                                         hess_interval=5))
     losses = train_losses(result)
-    assert len(losses) == 40 and result.step == 40 and not result.interrupted
+    assert len(losses) == 40 and result['step'] == 40 and not result['interrupted']
     assert losses[0] == pytest.approx(math.log(CharTokenizer.from_text(made_up_text()).n_vocab), abs=0.15)
     assert sum(losses[-5:]) / 5 < losses[0] - 1.0
-    assert result.valid_loss < result.unigram_loss
-    assert result.sample.startswith('It is ')
-    # The run folder holds the configuration, the metrics and the checkpoint, nothing else
-    assert sorted(p.name for p in (tmp_path / 'run').iterdir()) == ['checkpoint.pt', 'config.json', 'metrics.csv']
+    assert result['valid_loss'] < result['unigram_loss']
+    assert result['sample'].startswith('It is ')
+    # The run folder holds the configuration, the metrics, the checkpoint and the lock, nothing else
+    assert sorted(p.name for p in (tmp_path / 'run').iterdir()) == ['.lock', 'checkpoint.pt', 'config.json',
+                                                                    'metrics.csv']
     with open(tmp_path / 'run' / 'metrics.csv', newline='') as f:
         rows = list(csv.DictReader(f))
     assert [int(r['step']) for r in rows] == list(range(1, 41))
-    assert float(rows[-1]['valid_loss']) == pytest.approx(result.valid_loss)
+    assert list(rows[0]) == ['step', 'tokens', 'train_time_s', 'lr', 'train_loss', 'valid_loss', 'tokens_per_s']
+    assert float(rows[-1]['valid_loss']) == pytest.approx(result['valid_loss'])
 
 
 def test_gnb_estimate_changes_only_the_hessian():
@@ -268,20 +274,21 @@ def test_interrupt_and_resume_give_identical_losses(optimizer, corpus, tmp_path)
 
     # The same run, interrupted by Ctrl-C during step 5: it finishes that step, saves and stops
     part_cfg = replace(cfg, out=str(tmp_path / 'part'))
-    first = adamw_exp.train(part_cfg, make_optimizer=make, before_step=hook)
-    assert first.interrupted and first.step == 6
-    assert torch.load(tmp_path / 'part' / 'checkpoint.pt', weights_only=True)['step'] == 6
+    name = 'transformer_adamw' if optimizer == 'adamw' else 'transformer_sophia'
+    first = adamw_exp.train(part_cfg, make_optimizer=make, before_step=hook, name=name)
+    assert first['interrupted'] and first['step'] == 6
+    assert load_checkpoint(tmp_path / 'part' / 'checkpoint.pt')['step'] == 6
     assert train_losses(first) == train_losses(full)[:6]
 
     # Resuming continues exactly as the uninterrupted run
     resumed = adamw_exp.train(replace(part_cfg, resume=True), make_optimizer=make,
-                              before_step=InterruptAt(-1, hess_interval=hook.hess_interval))
-    assert not resumed.interrupted and resumed.step == 14
+                              before_step=InterruptAt(-1, hess_interval=hook.hess_interval), name=name)
+    assert not resumed['interrupted'] and resumed['step'] == 14
     assert train_losses(resumed) == train_losses(full)
-    assert [r['valid_loss'] for r in resumed.metrics] == [r['valid_loss'] for r in full.metrics]
-    assert resumed.sample == full.sample
-    a = torch.load(tmp_path / 'full' / 'checkpoint.pt', weights_only=True)
-    b = torch.load(tmp_path / 'part' / 'checkpoint.pt', weights_only=True)
+    assert [r.get('valid_loss') for r in resumed['rows']] == [r.get('valid_loss') for r in full['rows']]
+    assert resumed['sample'] == full['sample']
+    a = load_checkpoint(tmp_path / 'full' / 'checkpoint.pt')['objects']
+    b = load_checkpoint(tmp_path / 'part' / 'checkpoint.pt')['objects']
     for k in a['model']:
         assert torch.equal(a['model'][k], b['model'][k]), k
 
@@ -290,8 +297,8 @@ def test_resume_of_a_finished_run_reports_its_loss(corpus, tmp_path):
     cfg = tiny(adamw_exp.Config, corpus, tmp_path / 'run', steps=4, eval_every=4)
     done = adamw_exp.train(cfg)
     again = adamw_exp.train(replace(cfg, resume=True))
-    assert again.step == 4 and again.metrics == done.metrics
-    assert again.valid_loss == pytest.approx(done.valid_loss)
+    assert again['step'] == 4 and again['rows'] == done['rows']
+    assert again['valid_loss'] == pytest.approx(done['valid_loss'])
 
 
 def run_cli(module, *args, cwd=None, timeout=300):
@@ -304,6 +311,20 @@ def tiny_flags(corpus, out, steps=8):
             '--heads', '2', '--d-ff', '64', '--n-layers', '1', '--seq-len', '16', '--batch-size', '8',
             '--warmup-steps', '2', '--log-every', '1', '--eval-every', '4', '--eval-windows', '16',
             '--sample-chars', '12']
+
+
+def with_flags(base, *extra):
+    """`base` flags with those in `extra` replaced (a flag given twice is refused)"""
+    extra = list(extra)
+    given = {a for a in extra if a.startswith('--')}
+    out, i = [], 0
+    while i < len(base):
+        if base[i] in given:
+            i += 2
+            continue
+        out.append(base[i])
+        i += 1
+    return out + extra
 
 
 def read_rows(path):
@@ -322,7 +343,8 @@ def test_two_process_run_matches_one_process(module, corpus, tmp_path, capsys):
                          env={**os.environ, 'PYTHONPATH': str(REPO), 'OMP_NUM_THREADS': '1'})
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     # Only rank 0 wrote, and it printed the result once
-    assert sorted(p.name for p in (tmp_path / 'ddp').iterdir()) == ['checkpoint.pt', 'config.json', 'metrics.csv']
+    assert sorted(p.name for p in (tmp_path / 'ddp').iterdir()) == ['.lock', 'checkpoint.pt', 'config.json',
+                                                                   'metrics.csv']
     assert ddp.stdout.count('Finished at step 8') == 1
     main = with_sophia.main if 'sophia' in module else adamw_exp.main
     code, _, err = call_main(main, [*tiny_flags(corpus, tmp_path / 'single', steps=8), *extra], capsys)
@@ -378,7 +400,7 @@ def test_bad_flags(argv, expected, capsys):
 
 def test_bad_input_is_one_line(corpus, tmp_path, capsys):
     def run(*argv, out='run'):
-        return call_main(adamw_exp.main, tiny_flags(corpus, tmp_path / out, steps=2) + list(argv), capsys)
+        return call_main(adamw_exp.main, with_flags(tiny_flags(corpus, tmp_path / out, steps=2), *argv), capsys)
 
     missing = str(tmp_path / 'missing.txt')
     assert f'data file {missing} does not exist' in one_line_error(*run('--data', missing)[::2])
@@ -411,7 +433,7 @@ def test_checkpoints_are_never_overwritten_by_mistake(corpus, tmp_path, capsys):
     torch.save({'something': 1}, out / 'checkpoint.pt')
     before = (out / 'checkpoint.pt').read_bytes()
     code, _, err = call_main(adamw_exp.main, tiny_flags(corpus, out, steps=2) + ['--resume'], capsys)
-    assert 'not a checkpoint of this experiment' in one_line_error(code, err)
+    assert 'not a checkpoint of this harness' in one_line_error(code, err)
     assert (out / 'checkpoint.pt').read_bytes() == before
     # A good checkpoint is not replaced by a fresh run, nor resumed with another model
     (out / 'checkpoint.pt').unlink()
@@ -419,11 +441,11 @@ def test_checkpoints_are_never_overwritten_by_mistake(corpus, tmp_path, capsys):
     good = (out / 'checkpoint.pt').read_bytes()
     code, _, err = call_main(adamw_exp.main, tiny_flags(corpus, out, steps=2), capsys)
     assert 'already exists; pass --resume' in one_line_error(code, err)
-    code, _, err = call_main(adamw_exp.main, tiny_flags(corpus, out, steps=4) + ['--resume', '--d-model', '64'],
-                             capsys)
-    assert '--d-model differs from the checkpoint' in one_line_error(code, err)
+    code, _, err = call_main(adamw_exp.main, with_flags(tiny_flags(corpus, out, steps=4), '--resume', '--d-model',
+                                                        '64'), capsys)
+    assert "--d-model is 64 but the run in" in one_line_error(code, err)
     code, _, err = call_main(with_sophia.main, tiny_flags(corpus, out, steps=4) + ['--resume'], capsys)
-    assert 'was trained with AdamW, not Sophia' in one_line_error(code, err)
+    assert "written by the experiment 'transformer_adamw', not 'transformer_sophia'" in one_line_error(code, err)
     assert (out / 'checkpoint.pt').read_bytes() == good
 
 
@@ -432,7 +454,7 @@ def test_cli_error_and_ctrl_c_in_a_real_process(corpus, tmp_path):
     # A fatal error: one line on stderr, exit status 1
     r = run_cli('labml_nn.transformers.basic.with_sophia', '--data', str(tmp_path / 'nope.txt'),
                 '--out', str(tmp_path / 'x'), '--device', 'cpu')
-    assert r.returncode == 1
+    assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
         f"python -m labml_nn.transformers.basic.with_sophia: error: data file {tmp_path / 'nope.txt'} does not "
         f"exist; pass --data with the path of a plain-text file, or leave --data out to use Tiny Shakespeare"]
@@ -445,7 +467,7 @@ def test_cli_error_and_ctrl_c_in_a_real_process(corpus, tmp_path):
                             stderr=subprocess.PIPE, text=True, env={**os.environ, 'PYTHONPATH': str(REPO)})
     # Wait until training has started
     seen = ''
-    while 'loss.train' not in seen:
+    while 'train_loss' not in seen:
         chunk = proc.stdout.read(1)
         assert chunk, proc.stderr.read()
         seen += chunk
@@ -454,7 +476,7 @@ def test_cli_error_and_ctrl_c_in_a_real_process(corpus, tmp_path):
     assert proc.returncode == 130, err
     assert 'Traceback' not in err
     assert 'continue with --resume' in out_rest
-    state = torch.load(out / 'checkpoint.pt', weights_only=True)
+    state = load_checkpoint(out / 'checkpoint.pt')
     assert state['step'] >= 1
     rows = read_rows(out / 'metrics.csv')
     assert int(rows[-1]['step']) == state['step']
@@ -479,5 +501,47 @@ def test_compare_optimizers_writes_results(corpus, tmp_path, capsys):
     again = read_rows(tmp_path / 'cmp' / 'sophia_vs_adamw.csv')
     assert [r['valid_loss'] for r in again] == [r['valid_loss'] for r in rows]
     # ...but not a run made with other settings
-    code, _, err = call_main(compare_optimizers.main, argv[:-6] + ['--seq-len', '12'] + argv[-4:], capsys)
+    code, _, err = call_main(compare_optimizers.main, with_flags(argv, '--seq-len', '12'), capsys)
     assert 'holds a run with another' in one_line_error(code, err)
+
+
+# ## The same losses as before the harness
+
+REFERENCE = Path(__file__).resolve().parent / 'fixtures' / 'harness_reference.json'
+
+
+@pytest.mark.parametrize('optimizer', ['adamw', 'sophia'])
+def test_same_losses_as_the_code_before_the_harness(optimizer, corpus, tmp_path):
+    # tests/fixtures/harness_reference.json holds the rows that the experiments computed before they moved onto
+    # the harness (commit 1f73408), on this made-up corpus with these configurations
+    ref = json.loads(REFERENCE.read_text())[optimizer]
+    if optimizer == 'adamw':
+        result = adamw_exp.train(adamw_exp.Config(**ref['config'], data=str(corpus), out=str(tmp_path / 'run')))
+    else:
+        result = with_sophia.train(with_sophia.SophiaConfig(**ref['config'], data=str(corpus),
+                                                            out=str(tmp_path / 'run')))
+    assert [r['step'] for r in result['rows']] == [r['step'] for r in ref['rows']]
+    for new, old in zip(result['rows'], ref['rows']):
+        assert new['tokens'] == old['tokens']
+        assert new['lr'] == pytest.approx(old['lr'], abs=1e-12)
+        assert new['train_loss'] == pytest.approx(old['train_loss'], abs=1e-6)
+        if old['valid_loss'] == '':
+            assert 'valid_loss' not in new
+        else:
+            assert new['valid_loss'] == pytest.approx(old['valid_loss'], abs=1e-6)
+    assert result['valid_loss'] == pytest.approx(ref['valid_loss'], abs=1e-6)
+    assert result['sample'] == ref['sample']
+
+
+def test_compare_optimizers_same_table_as_before_the_harness(corpus, tmp_path, capsys):
+    ref = json.loads(REFERENCE.read_text())['compare']
+    code, _, err = call_main(compare_optimizers.main, ['--data', str(corpus), '--out', str(tmp_path / 'cmp'),
+                                                       *ref['argv_tail']], capsys)
+    assert code == 0, err
+    rows = [{k: v for k, v in r.items() if k != 'train_time_s'} for r in read_rows(tmp_path / 'cmp' /
+                                                                                    'sophia_vs_adamw.csv')]
+    assert len(rows) == len(ref['rows'])
+    for new, old in zip(rows, ref['rows']):
+        assert {k: v for k, v in new.items() if 'loss' not in k} == {k: v for k, v in old.items() if 'loss' not in k}
+        for k in ('train_loss', 'valid_loss'):
+            assert float(new[k]) == pytest.approx(float(old[k]), abs=1e-6)

@@ -216,7 +216,8 @@ def parse_config(config_cls: type, argv: Optional[Sequence[str]] = None, descrip
         if given.count(name) > 1:
             raise ExperimentError(f"{flag_name(name)} is given more than once; give each flag once")
     cfg = config_cls(**vars(parser.parse_args(argv)))
-    cfg.validate()
+    if hasattr(cfg, 'validate'):
+        cfg.validate()
     return cfg
 
 

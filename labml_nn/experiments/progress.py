@@ -118,6 +118,10 @@ class Progress:
         self._drawn_at = -float('inf')
         self._line_open = False
 
+    def begin(self):
+        """The loop starts: the time before it (loading data, building the model) is no step's"""
+        self.time_left.last = self.clock()
+
     def step(self, done: int):
         """A step ended; `done` steps are done"""
         now = self.clock()

@@ -296,6 +296,7 @@ class Run:
             # Dropout and other noise get a different stream in each process
             seed_everything(self.cfg.seed + self.dist.rank)
         self._row_clock = self._clock()
+        self.progress.begin()
         self.progress.print(f"{self.name}: {'resuming at step ' + str(self.start) if self.start else 'starting'} "
                             f"on {self.device} x {self.dist.world_size}; run folder {self.out}")
 
@@ -360,6 +361,9 @@ class Run:
         else:
             good = "there is no checkpoint yet"
         lr = '--lr' if hasattr(self.cfg, 'lr') else 'learning rate'
+        # The rows so far are all finite; write them, they show how the run got here
+        if self.dist.is_main:
+            self.metrics.flush()
         raise RunDiverged(f"step {done}: {what}; {good}; try a smaller {lr}")
 
     # ### Checkpoints

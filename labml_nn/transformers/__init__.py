@@ -65,6 +65,7 @@ adapting a trained model cheaply is [LoRA](../lora/index.html).
   Hessian estimate step by step, and how Sophia-G compares with AdamW
 * [Comparing the optimizers](basic/compare_optimizers.html): the script behind
   that comparison
-* [The experiment plumbing](../experiments/nlp_autoregression.html): data,
-  checkpoints, progress and multi-process training
+* [The experiment harness](../experiments/index.html) they run on: run folders,
+  checkpoints, metrics, progress and multi-process training; and the
+  [character corpus](../experiments/data/char_corpus.html) they read
 """

@@ -1,6 +1,6 @@
 r"""
 ---
-title: Small images: digits, MNIST and CIFAR-10
+title: "Small images: digits, MNIST and CIFAR-10"
 summary: >
   scikit-learn's bundled 8x8 handwritten digits with a fixed, seeded
   train/validation/test split (no download), and loaders for MNIST and CIFAR-10

@@ -29,8 +29,11 @@ flag. The run folder `--out` receives `config.json`, `metrics.csv` and
 and stops. To use several processes, launch the same command with
 `torchrun --nproc_per_node=N -m labml_nn.transformers.basic.autoregressive_experiment`.
 
-The data pipeline, checkpoints, progress display and multi-process plumbing are on
-the [experiment plumbing page](../../experiments/nlp_autoregression.html).
+The text, the tokenizer and the batches are on the
+[character corpus page](../../experiments/data/char_corpus.html); the run folder,
+checkpoints, metrics, progress, Ctrl-C and the processes are the
+[experiment harness](../../experiments/index.html)'s. This page keeps the model,
+the optimizer, the learning-rate schedule and the training loop.
 
 ### The learning rate
 
@@ -45,22 +48,19 @@ with peak $\eta$ = `lr`, $r$ = `min_lr_ratio`, $t_w$ = `warmup_steps` and
 $T$ = `steps`.
 """
 
-import json
 import math
-import time
-from dataclasses import dataclass, field, asdict
-from pathlib import Path
-from typing import Callable, List, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labml_nn.experiments.nlp_autoregression import (
-    CHECKPOINT_NAME, CONFIG_NAME, METRICS_NAME, Distributed, ExperimentError, MetricsLog, Progress, RunResult,
-    StopRequest, TextDataset, atomic_write, check_positive, evaluate, find_corpus, format_duration,
-    gather_rng_states, load_checkpoint, read_text, run_main, sample, save_checkpoint, set_rng_state, setup_device,
-    teardown)
+from labml_nn.experiments.config import RunConfig, check_positive, check_range, flag
+from labml_nn.experiments.data.char_corpus import CharTokenizer, TextDataset, find_corpus, read_text
+from labml_nn.experiments.errors import ExperimentError
+from labml_nn.experiments.progress import format_duration
+from labml_nn.experiments.trainer import Run, run_main
 from labml_nn.transformers.feed_forward import FeedForward
 from labml_nn.transformers.mha import MultiHeadAttention
 from labml_nn.transformers.models import (
@@ -68,56 +68,71 @@ from labml_nn.transformers.models import (
 
 
 @dataclass
-class Config:
+class Config(RunConfig):
     """
     ## Configuration
 
-    Every field is also a command-line flag (`d_model` is `--d-model`).
+    Every field is also a command-line flag (`d_model` is `--d-model`). The
+    [harness's fields](../../experiments/config.html) (`--out`, `--resume`,
+    `--seed`, `--device`, `--steps`, `--log-every`, `--eval-every`,
+    `--checkpoint-every`) come first.
+
+    On `--resume`, the model's shape, the data and the optimizer's
+    hyper-parameters other than the learning rate can't change (the checkpoint's
+    optimizer state would silently override them); the learning-rate schedule, the
+    batch size, dropout, gradient clipping, the number of steps and everything
+    about logging and sampling can, and `config.json` records the change.
     """
     # ### The run
-    steps: int = field(default=1200, metadata={'help': 'total number of training steps'})
-    data: str = field(default='', metadata={'help': 'plain-text corpus; empty means data/tiny_shakespeare.txt, '
-                                                    'downloaded if missing'})
-    device: str = field(default='auto', metadata={'help': 'where to train', 'choices': ['cpu', 'cuda', 'auto']})
-    seed: int = field(default=0, metadata={'help': 'random seed of the weights, batches and dropout'})
-    out: str = field(default='runs/transformer_adamw', metadata={'help': 'run folder for the configuration, '
-                                                                         'metrics and checkpoint'})
-    resume: bool = field(default=False, metadata={'help': 'continue from the checkpoint in --out'})
+    steps: int = 1200
+    log_every: int = 10
+    eval_every: int = 200
+    checkpoint_every: int = 200
+    data: str = flag('', help='plain-text corpus; empty means data/tiny_shakespeare.txt, downloaded if missing')
 
     # ### The model
-    d_model: int = field(default=128, metadata={'help': 'width of the vectors'})
-    heads: int = field(default=4, metadata={'help': 'number of attention heads'})
-    d_ff: int = field(default=512, metadata={'help': 'hidden size of the feed-forward networks'})
-    n_layers: int = field(default=3, metadata={'help': 'number of transformer layers'})
-    seq_len: int = field(default=128, metadata={'help': 'characters of context'})
-    dropout: float = field(default=0.0, metadata={'help': 'dropout probability'})
-    learned_positions: bool = field(default=False, metadata={'help': 'learned instead of sinusoidal positions'})
+    d_model: int = flag(128, help='width of the vectors')
+    heads: int = flag(4, help='number of attention heads')
+    d_ff: int = flag(512, help='hidden size of the feed-forward networks')
+    n_layers: int = flag(3, help='number of transformer layers')
+    seq_len: int = flag(128, help='characters of context')
+    dropout: float = flag(0.0, help='dropout probability', on_resume='apply')
+    learned_positions: bool = flag(False, help='learned instead of sinusoidal positions')
 
     # ### The data
-    batch_size: int = field(default=32, metadata={'help': 'sequences per step, over all processes'})
-    valid_fraction: float = field(default=0.1, metadata={'help': 'share of the text held out for validation'})
+    batch_size: int = flag(32, help='sequences per step, over all processes', on_resume='apply')
+    valid_fraction: float = flag(0.1, help='share of the text held out for validation')
 
     # ### The optimizer
-    lr: float = field(default=4e-3, metadata={'help': 'peak learning rate'})
-    beta1: float = field(default=0.9, metadata={'help': 'rate of the gradient moving average'})
-    beta2: float = field(default=0.99, metadata={'help': 'rate of the squared-gradient moving average'})
-    weight_decay: float = field(default=0.1, metadata={'help': 'decoupled weight decay of the weight matrices'})
-    warmup_steps: int = field(default=100, metadata={'help': 'steps of linear learning-rate warm-up'})
-    min_lr_ratio: float = field(default=0.1, metadata={'help': 'final learning rate as a fraction of lr'})
-    grad_clip: float = field(default=1.0, metadata={'help': 'clip the gradient norm to this; 0 turns it off'})
+    lr: float = flag(4e-3, help='peak learning rate', on_resume='apply')
+    beta1: float = flag(0.9, help='rate of the gradient moving average')
+    beta2: float = flag(0.99, help='rate of the squared-gradient moving average')
+    weight_decay: float = flag(0.1, help='decoupled weight decay of the weight matrices')
+    warmup_steps: int = flag(100, help='steps of linear learning-rate warm-up', on_resume='apply')
+    min_lr_ratio: float = flag(0.1, help='final learning rate as a fraction of lr', on_resume='apply')
+    grad_clip: float = flag(1.0, help='clip the gradient norm to this; 0 turns it off', on_resume='apply')
 
-    # ### Logging, validation and checkpoints
-    log_every: int = field(default=10, metadata={'help': 'steps between metric rows'})
-    eval_every: int = field(default=200, metadata={'help': 'steps between validations'})
-    eval_windows: int = field(default=256, metadata={'help': 'validation windows of seq_len characters'})
-    checkpoint_every: int = field(default=200, metadata={'help': 'steps between checkpoints'})
-    prompt: str = field(default='It is ', metadata={'help': 'text the samples continue'})
-    sample_chars: int = field(default=200, metadata={'help': 'characters to sample at each validation'})
-    temperature: float = field(default=0.8, metadata={'help': 'sampling temperature'})
+    # ### Validation and samples
+    eval_windows: int = flag(256, help='validation windows of seq_len characters', on_resume='apply')
+    prompt: str = flag('It is ', help='text the samples continue', on_resume='apply')
+    sample_chars: int = flag(200, help='characters to sample at each validation', on_resume='apply')
+    temperature: float = flag(0.8, help='sampling temperature', on_resume='apply')
 
-
-# The fields that must not change when a run is resumed
-MODEL_FIELDS = ('d_model', 'heads', 'd_ff', 'n_layers', 'seq_len', 'learned_positions')
+    def validate(self):
+        """Reject values that can't work, naming the flag"""
+        super().validate()
+        check_positive(self, 'd_model', 'heads', 'd_ff', 'n_layers', 'seq_len', 'batch_size', 'lr',
+                       'eval_windows', 'temperature')
+        if self.d_model % self.heads != 0:
+            raise ExperimentError(f"--d-model={self.d_model} must be divisible by --heads={self.heads}")
+        if not self.learned_positions and self.d_model % 2 != 0:
+            raise ExperimentError(f"--d-model={self.d_model} must be even for sinusoidal positions")
+        check_range(self, 'valid_fraction', 0, 1, low_open=True, high_open=True)
+        check_range(self, 'dropout', 0, 1, high_open=True)
+        check_range(self, 'min_lr_ratio', 0, 1)
+        if self.warmup_steps < 0 or self.grad_clip < 0 or self.weight_decay < 0 or self.sample_chars < 0:
+            raise ExperimentError("--warmup-steps, --grad-clip, --weight-decay and --sample-chars must not be "
+                                  "negative")
 
 
 class AutoregressiveTransformer(nn.Module):
@@ -181,18 +196,52 @@ def learning_rate(cfg: Config, step: int) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
 
 
-def check_config(cfg: Config):
-    """Reject values that can't work, naming the flag"""
-    check_positive(cfg, 'steps', 'd_model', 'heads', 'd_ff', 'n_layers', 'seq_len', 'batch_size', 'lr',
-                   'log_every', 'eval_every', 'eval_windows', 'checkpoint_every', 'temperature')
-    if cfg.d_model % cfg.heads != 0:
-        raise ExperimentError(f"--d-model={cfg.d_model} must be divisible by --heads={cfg.heads}")
-    if not cfg.learned_positions and cfg.d_model % 2 != 0:
-        raise ExperimentError(f"--d-model={cfg.d_model} must be even for sinusoidal positions")
-    if not 0 < cfg.valid_fraction < 1:
-        raise ExperimentError(f"--valid-fraction must lie between 0 and 1, got {cfg.valid_fraction}")
-    if not 0 <= cfg.dropout < 1:
-        raise ExperimentError(f"--dropout must lie in [0, 1), got {cfg.dropout}")
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, run: Run) -> float:
+    """
+    ## Validation loss
+
+    The mean cross-entropy over the fixed validation windows `x`, `y` of shape
+    `[n, seq_len]`. Each process evaluates every `world_size`-th window and the sums
+    are added up, so every process gets the same result.
+    """
+    was_training = model.training
+    model.eval()
+    x, y = x[run.dist.rank::run.dist.world_size], y[run.dist.rank::run.dist.world_size]
+    total, count = 0.0, 0
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i:i + batch_size].to(run.device), y[i:i + batch_size].to(run.device)
+        logits = model(xb)
+        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), yb.reshape(-1), reduction='sum').item()
+        count += yb.numel()
+    model.train(was_training)
+    total, count = run.sum_over_processes([total, float(count)])
+    return total / count
+
+
+@torch.no_grad()
+def sample(model: nn.Module, tokenizer: CharTokenizer, prompt: str, n_chars: int, seq_len: int,
+           device: torch.device, temperature: float = 1.0, seed: int = 0) -> str:
+    r"""
+    ## Continue a prompt
+
+    Feed the text so far (its last `seq_len` characters), turn the logits of the
+    last position into probabilities $\operatorname{softmax}(z / T)$ with
+    temperature $T$, draw the next character, append it, repeat.
+    The draws use a generator of their own, so that sampling never changes
+    the random state of training.
+    """
+    was_training = model.training
+    model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    ids = tokenizer.encode(prompt).tolist()
+    for _ in range(n_chars):
+        x = torch.tensor([ids[-seq_len:]], device=device)
+        logits = model(x)[0, -1].float().cpu()
+        probs = torch.softmax(logits / temperature, dim=-1)
+        ids.append(int(torch.multinomial(probs, 1, generator=generator)))
+    model.train(was_training)
+    return tokenizer.decode(ids)
 
 
 # A function called at the start of every step, before the training forward pass,
@@ -203,7 +252,7 @@ BeforeStep = Callable[[int, nn.Module, torch.optim.Optimizer, torch.Tensor, int]
 
 def train(cfg: Config,
           make_optimizer: Callable[[Config, nn.Module], torch.optim.Optimizer] = make_adamw,
-          before_step: Optional[BeforeStep] = None) -> RunResult:
+          before_step: Optional[BeforeStep] = None, name: str = 'transformer_adamw') -> Dict[str, Any]:
     """
     ## Train
 
@@ -211,115 +260,60 @@ def train(cfg: Config,
     * `make_optimizer` builds the optimizer for the model
     * `before_step` is called at the start of every step; the
       [Sophia-G experiment](with_sophia.html) refreshes its Hessian estimate there
+    * `name` names the run: its default folder is `runs/<name>`
 
-    Returns a [`RunResult`](../../experiments/nlp_autoregression.html).
+    Returns the [run's summary](../../experiments/trainer.html) with the final
+    validation loss, the unigram baseline and a sample.
     """
-    check_config(cfg)
-    device, info = setup_device(cfg.device)
-    try:
-        return _train(cfg, device, info, make_optimizer, before_step)
-    finally:
-        teardown()
-
-
-def _train(cfg: Config, device: torch.device, info: Distributed,
-           make_optimizer: Callable[[Config, nn.Module], torch.optim.Optimizer],
-           before_step: Optional[BeforeStep]) -> RunResult:
-    out = Path(cfg.out)
-    checkpoint_path = out / CHECKPOINT_NAME
-    progress = Progress(info.is_main)
-    if cfg.batch_size % info.world_size != 0:
-        raise ExperimentError(f"--batch-size={cfg.batch_size} must be divisible by the number of processes "
-                              f"({info.world_size})")
-
-    # ### Refuse to overwrite a run, or load the one we resume
-    if not cfg.resume and checkpoint_path.exists():
-        raise ExperimentError(f"{checkpoint_path} already exists; pass --resume to continue that run, "
-                              f"or choose another --out")
-    state = load_checkpoint(checkpoint_path) if cfg.resume else None
-    if state is not None:
-        changed = [k for k in MODEL_FIELDS if state['config'].get(k) != getattr(cfg, k)]
-        if changed:
-            raise ExperimentError(f"--{changed[0].replace('_', '-')} differs from the checkpoint in {out} "
-                                  f"({state['config'].get(changed[0])!r}); resume with the same model flags")
-        if len(state['rng']) != info.world_size:
-            raise ExperimentError(f"the checkpoint in {out} was written by {len(state['rng'])} process(es); "
-                                  f"resume it with the same number of processes")
-
+    cfg.validate()
     # ### Data
+    #
+    # Read before the run folder is made, so that a wrong `--data` leaves nothing behind
     path = find_corpus(cfg.data)
     dataset = TextDataset(read_text(path), cfg.seq_len, cfg.valid_fraction, source=f"data file {path}")
     tokenizer = dataset.tokenizer
     # Fail now, not after training, if the prompt can't be encoded
     tokenizer.encode(cfg.prompt)
-    if state is not None and state['vocab'] != tokenizer.chars:
-        raise ExperimentError(f"the corpus {path} has another character set than the one the checkpoint in {out} "
-                              f"was trained on; resume with the same --data")
     x_valid, y_valid = dataset.valid_windows(cfg.eval_windows)
     unigram = dataset.unigram_loss()
 
-    # ### Model and optimizer
-    #
-    # The same seed gives the same initial weights in every process.
-    torch.manual_seed(cfg.seed)
-    model = AutoregressiveTransformer(tokenizer.n_vocab, cfg).to(device)
-    optimizer = make_optimizer(cfg, model)
-    # The batches come from their own generator, seeded alike in every process,
-    # so all processes draw the same global batch and each takes its slice
-    data_rng = torch.Generator().manual_seed(cfg.seed)
-    start, train_time = 0, 0.0
-    metrics = MetricsLog(out / METRICS_NAME if info.is_main else None)
-    if state is None:
-        # Dropout and sampling get a different stream in each process
-        torch.manual_seed(cfg.seed + info.rank)
-    else:
-        if state['optimizer_name'] != type(optimizer).__name__:
-            raise ExperimentError(f"the checkpoint in {out} was trained with {state['optimizer_name']}, not "
-                                  f"{type(optimizer).__name__}; resume it with the experiment that wrote it")
-        model.load_state_dict(state['model'])
-        optimizer.load_state_dict(state['optimizer'])
-        data_rng.set_state(state['data_rng'])
-        set_rng_state(state['rng'][info.rank])
-        start, train_time, metrics.rows = state['step'], state['train_time_s'], list(state['metrics'])
+    with Run(cfg, name=name) as run:
+        if cfg.batch_size % run.dist.world_size != 0:
+            raise ExperimentError(f"--batch-size={cfg.batch_size} must be divisible by the number of processes "
+                                  f"({run.dist.world_size})")
 
-    # With several processes, `DistributedDataParallel` averages the gradients
-    # over the processes during `backward()`
-    ddp_model = nn.parallel.DistributedDataParallel(model) if info.world_size > 1 else model
-
-    def save(step: int):
-        # Collect the random state of every process, then the main process writes
-        rng = gather_rng_states(info)
-        if info.is_main:
-            save_checkpoint(checkpoint_path, {
-                'step': step, 'model': model.state_dict(), 'optimizer': optimizer.state_dict(),
-                'optimizer_name': type(optimizer).__name__,
-                'data_rng': data_rng.get_state(), 'rng': rng, 'config': asdict(cfg),
-                'vocab': tokenizer.chars, 'metrics': metrics.rows, 'train_time_s': train_time})
-
-    if info.is_main:
-        atomic_write(out / CONFIG_NAME, lambda f: json.dump(asdict(cfg), f, indent=2))
+        # ### Model and optimizer
+        #
+        # `Run` seeded every generator with `seed`, so every process starts from the same weights.
+        model = AutoregressiveTransformer(tokenizer.n_vocab, cfg).to(run.device)
+        optimizer = make_optimizer(cfg, model)
+        # The vocabulary is saved too, so that a resume with another corpus is refused
+        vocab = Vocabulary(tokenizer.chars)
+        run.track(model=model, optimizer=optimizer, vocab=vocab)
+        if vocab.saved is not None and vocab.saved != tokenizer.chars:
+            raise ExperimentError(f"the corpus {path} has another character set than the one the checkpoint in "
+                                  f"{run.out} was trained on; resume with the same --data")
+        ddp_model = run.wrap(model)
         n_params = sum(p.numel() for p in model.parameters())
-        progress.print(f"{path}: {len(dataset.train):,} training and {len(dataset.valid):,} validation characters, "
-                       f"{tokenizer.n_vocab} distinct; unigram baseline loss {unigram:.3f}; model "
-                       f"{n_params:,} parameters on {device} x {info.world_size}; "
-                       f"{'resuming at step ' + str(start) if start else 'starting'}")
+        run.print(f"{path}: {len(dataset.train):,} training and {len(dataset.valid):,} validation characters, "
+                  f"{tokenizer.n_vocab} distinct; unigram baseline loss {unigram:.3f}; model "
+                  f"{n_params:,} parameters")
 
-    local_batch = cfg.batch_size // info.world_size
-    batch_tokens = cfg.batch_size * cfg.seq_len
-    valid_loss, interrupted, completed = float('nan'), False, start
-    loss_sum, loss_count = torch.zeros((), device=device), 0
-    clock = time.perf_counter()
+        local_batch = cfg.batch_size // run.dist.world_size
+        batch_tokens = cfg.batch_size * cfg.seq_len
+        valid_loss = float('nan')
 
-    # ### The training loop
-    with StopRequest() as stop:
-        for step in progress.loop(start, cfg.steps):
-            # The global batch `[batch_size, seq_len]`, of which this process takes its rows
-            x, y = dataset.train_batch(cfg.batch_size, data_rng)
-            rows = slice(info.rank * local_batch, (info.rank + 1) * local_batch)
-            x, y = x[rows].to(device), y[rows].to(device)
+        # ### The training loop
+        for step in run.steps():
+            # The global batch `[batch_size, seq_len]` from the run's data generator,
+            # of which this process takes its rows
+            x, y = dataset.train_batch(cfg.batch_size, run.generator)
+            rows = slice(run.dist.rank * local_batch, (run.dist.rank + 1) * local_batch)
+            x, y = x[rows].to(run.device), y[rows].to(run.device)
             # Set this step's learning rate
+            lr = learning_rate(cfg, step)
             for group in optimizer.param_groups:
-                group['lr'] = learning_rate(cfg, step)
+                group['lr'] = lr
             if before_step is not None:
                 before_step(step, ddp_model, optimizer, x, batch_tokens)
             # Forward: logits `[local_batch, seq_len, n_vocab]` and the mean cross-entropy
@@ -332,72 +326,45 @@ def _train(cfg: Config, device: torch.device, info: Distributed,
             if cfg.grad_clip > 0:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
-            loss_sum += loss.detach()
-            loss_count += 1
+            # Into `metrics.csv`: the learning rate, the loss (averaged over the row's steps), the tokens
+            run.log(step, lr=optimizer.param_groups[0]['lr'], train_loss=loss.detach(), tokens=batch_tokens)
+            if run.due(step, cfg.eval_every):
+                valid_loss = evaluate(model, x_valid, y_valid, local_batch, run)
+                run.log_eval(step, valid_loss=valid_loss)
+                if step + 1 < cfg.steps:
+                    run.print(repr(sample(model, tokenizer, cfg.prompt, cfg.sample_chars, cfg.seq_len,
+                                          run.device, cfg.temperature, cfg.seed)))
 
-            # ### Bookkeeping, at the steps that log, validate or save
-            done = completed = step + 1
-            stopping = stop.should_stop(device, info)
-            is_last = done == cfg.steps
-            do_eval = done % cfg.eval_every == 0 or is_last
-            do_save = done % cfg.checkpoint_every == 0 or is_last or stopping
-            if not (done % cfg.log_every == 0 or do_eval or do_save):
-                continue
-            # Reading the loss waits for the device to finish, so the clock is right
-            train_loss = sum_over_processes(loss_sum, device, info) / (loss_count * info.world_size)
-            interval = time.perf_counter() - clock
-            train_time += interval
-            tokens_per_s = loss_count * batch_tokens / interval
-            progress.train(step, train_loss, tokens_per_s)
-            row = dict(step=done, tokens=done * batch_tokens, train_time_s=round(train_time, 3),
-                       lr=optimizer.param_groups[0]['lr'], train_loss=train_loss, tokens_per_s=round(tokens_per_s))
-            if do_eval:
-                valid_loss = evaluate(model, x_valid, y_valid, local_batch, device, info)
-                row['valid_loss'] = valid_loss
-                progress.valid(step, valid_loss)
-                if not is_last:
-                    progress.print(repr(sample(model, tokenizer, cfg.prompt, cfg.sample_chars, cfg.seq_len,
-                                               device, cfg.temperature, cfg.seed)))
-            metrics.add(**row)
-            if do_eval or do_save:
-                metrics.flush()
-            if do_save:
-                save(done)
-            loss_sum.zero_()
-            loss_count = 0
-            clock = time.perf_counter()
-            if stopping:
-                interrupted = True
-                break
-
-    # ### The result
-    #
-    # After Ctrl-C we stop at once; otherwise we report the validation loss (also for
-    # a resumed run that had already finished) and a sample
-    text = ''
-    if interrupted:
-        progress.print(f"\nInterrupted at step {completed}; checkpoint saved to {checkpoint_path}, "
-                       f"continue with --resume")
-    else:
-        if math.isnan(valid_loss):
-            valid_loss = evaluate(model, x_valid, y_valid, local_batch, device, info)
-        if info.is_main:
-            text = sample(model, tokenizer, cfg.prompt, cfg.sample_chars, cfg.seq_len, device, cfg.temperature,
-                          cfg.seed)
-            progress.print(f"\nFinished at step {completed} after {format_duration(train_time)} of training: "
-                           f"validation loss {valid_loss:.3f} (unigram baseline {unigram:.3f}); "
-                           f"checkpoint {checkpoint_path}")
-            progress.print(f"Sample:\n{text}")
-    return RunResult(step=completed, valid_loss=valid_loss, unigram_loss=unigram, sample=text,
-                     metrics=metrics.rows, interrupted=interrupted)
+        # ### The result
+        #
+        # After Ctrl-C we stop at once; otherwise we report the validation loss (also for
+        # a resumed run that had already finished) and a sample
+        text = ''
+        if not run.interrupted:
+            if math.isnan(valid_loss):
+                valid_loss = evaluate(model, x_valid, y_valid, local_batch, run)
+            if run.is_main:
+                text = sample(model, tokenizer, cfg.prompt, cfg.sample_chars, cfg.seq_len, run.device,
+                              cfg.temperature, cfg.seed)
+                run.print(f"Finished at step {run.done} after {format_duration(run.metrics.train_time_s)} of "
+                          f"training: validation loss {valid_loss:.3f} (unigram baseline {unigram:.3f}); "
+                          f"checkpoint {run.checkpoint_path}")
+                run.print(f"Sample:\n{text}")
+        return {**run.summary(), 'valid_loss': valid_loss, 'unigram_loss': unigram, 'sample': text}
 
 
-def sum_over_processes(value: torch.Tensor, device: torch.device, info: Distributed) -> float:
-    """The sum of a scalar tensor over all processes"""
-    if info.world_size > 1:
-        value = value.clone()
-        torch.distributed.all_reduce(value)
-    return value.item()
+class Vocabulary:
+    """The corpus's characters, as a tracked object: saved in the checkpoint and compared on resume"""
+
+    def __init__(self, chars: str):
+        self.chars = chars
+        self.saved: Optional[str] = None
+
+    def state_dict(self) -> Dict[str, str]:
+        return {'chars': self.chars}
+
+    def load_state_dict(self, state: Dict[str, str]):
+        self.saved = state['chars']
 
 
 def main(argv=None) -> int:

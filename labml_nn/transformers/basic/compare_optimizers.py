@@ -39,12 +39,14 @@ import csv
 import json
 import os
 import sys
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, asdict
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from labml_nn.experiments.nlp_autoregression import (
-    CHECKPOINT_NAME, CONFIG_NAME, ExperimentError, atomic_write, parse_config, check_positive)
+from labml_nn.experiments.checkpoint import CHECKPOINT_NAME
+from labml_nn.experiments.config import check_positive, flag, parse_config
+from labml_nn.experiments.errors import ExperimentError
+from labml_nn.experiments.run_folder import CONFIG_NAME, atomic_write
 from labml_nn.transformers.basic import autoregressive_experiment, with_sophia
 
 
@@ -56,28 +58,30 @@ class CompareConfig:
     The shared settings of all runs. The model is smaller than the experiments'
     default so that the whole grid fits in a CPU budget.
     """
-    steps: int = field(default=600, metadata={'help': 'training steps of every run'})
-    data: str = field(default='', metadata={'help': 'plain-text corpus; empty means Tiny Shakespeare'})
-    device: str = field(default='auto', metadata={'help': 'where to train', 'choices': ['cpu', 'cuda', 'auto']})
-    seed: int = field(default=0, metadata={'help': 'random seed, the same for every run'})
-    out: str = field(default='runs/compare_optimizers', metadata={'help': 'folder for the runs and the results'})
-    adamw_lrs: str = field(default='4e-3,8e-3,1.6e-2', metadata={'help': 'comma-separated AdamW learning rates'})
-    sophia_lrs: str = field(default='5e-4,1e-3,2e-3', metadata={'help': 'comma-separated Sophia-G learning rates'})
-    d_model: int = field(default=96, metadata={'help': 'width of the vectors'})
-    heads: int = field(default=4, metadata={'help': 'number of attention heads'})
-    d_ff: int = field(default=384, metadata={'help': 'hidden size of the feed-forward networks'})
-    n_layers: int = field(default=2, metadata={'help': 'number of transformer layers'})
-    seq_len: int = field(default=64, metadata={'help': 'characters of context'})
-    batch_size: int = field(default=32, metadata={'help': 'sequences per step'})
-    warmup_steps: int = field(default=60, metadata={'help': 'steps of learning-rate warm-up'})
-    eval_every: int = field(default=25, metadata={'help': 'steps between validations'})
-    eval_windows: int = field(default=256, metadata={'help': 'validation windows'})
-    hess_interval: int = field(default=10, metadata={'help': "steps between Sophia-G's Hessian estimates"})
-    sophia_rhos: str = field(default='0.04,1', metadata={'help': "comma-separated values of Sophia-G's rho; every "
-                                                                "one is tried with every Sophia-G learning rate"})
-    csv: str = field(default='', metadata={'help': 'results CSV; empty means OUT/sophia_vs_adamw.csv'})
-    png: str = field(default='', metadata={'help': 'plot; empty means OUT/sophia_vs_adamw.png'})
+    steps: int = flag(600, help='training steps of every run')
+    data: str = flag('', help='plain-text corpus; empty means Tiny Shakespeare')
+    device: str = flag('auto', help='where to train', choices=['cpu', 'cuda', 'auto'])
+    seed: int = flag(0, help='random seed, the same for every run')
+    out: str = flag('runs/compare_optimizers', help='folder for the runs and the results')
+    adamw_lrs: str = flag('4e-3,8e-3,1.6e-2', help='comma-separated AdamW learning rates')
+    sophia_lrs: str = flag('5e-4,1e-3,2e-3', help='comma-separated Sophia-G learning rates')
+    d_model: int = flag(96, help='width of the vectors')
+    heads: int = flag(4, help='number of attention heads')
+    d_ff: int = flag(384, help='hidden size of the feed-forward networks')
+    n_layers: int = flag(2, help='number of transformer layers')
+    seq_len: int = flag(64, help='characters of context')
+    batch_size: int = flag(32, help='sequences per step')
+    warmup_steps: int = flag(60, help='steps of learning-rate warm-up')
+    eval_every: int = flag(25, help='steps between validations')
+    eval_windows: int = flag(256, help='validation windows')
+    hess_interval: int = flag(10, help="steps between Sophia-G's Hessian estimates")
+    sophia_rhos: str = flag('0.04,1', help="comma-separated values of Sophia-G's rho; every one is tried with "
+                                           "every Sophia-G learning rate")
+    csv: str = flag('', help='results CSV; empty means OUT/sophia_vs_adamw.csv')
+    png: str = flag('', help='plot; empty means OUT/sophia_vs_adamw.png')
 
+    def validate(self):
+        check_positive(self, 'steps', 'eval_every')
 
 # The fields passed on unchanged to every run's configuration
 SHARED = ('steps', 'data', 'device', 'seed', 'd_model', 'heads', 'd_ff', 'n_layers', 'seq_len', 'batch_size',
@@ -141,9 +145,9 @@ def run_one(cfg: CompareConfig, setting: Setting) -> List[Dict[str, float]]:
     train = autoregressive_experiment.train if setting[0] == 'adamw' else with_sophia.train
     print(f"\n=== {label(setting)} -> {out}", flush=True)
     result = train(run_cfg)
-    if result.interrupted:
+    if result['interrupted']:
         raise KeyboardInterrupt
-    return [r for r in result.metrics if r.get('valid_loss', '') != '']
+    return [r for r in result['rows'] if r.get('valid_loss', '') != '']
 
 
 def first_reaching(rows: List[Dict[str, float]], target: float) -> Optional[Tuple[int, float]]:
@@ -198,7 +202,7 @@ def compare(cfg: CompareConfig) -> Dict[str, object]:
     """
     ## Run the grid and summarise it
     """
-    check_positive(cfg, 'steps', 'eval_every')
+    cfg.validate()
     if int(os.environ.get('WORLD_SIZE', '1')) > 1:
         raise ExperimentError("compare_optimizers runs in a single process; start it with python, not torchrun")
     grids: Dict[str, List[Setting]] = {
@@ -256,13 +260,16 @@ def compare(cfg: CompareConfig) -> Dict[str, object]:
 
 
 def main(argv=None) -> int:
-    cfg = parse_config(CompareConfig, argv, description='Compare Sophia-G with AdamW on the transformer experiment.',
-                       prog='python -m labml_nn.transformers.basic.compare_optimizers')
     try:
+        cfg = parse_config(CompareConfig, argv, description='Compare Sophia-G with AdamW on the transformer '
+                                                            'experiment.',
+                           prog='python -m labml_nn.transformers.basic.compare_optimizers')
         compare(cfg)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else 0
     except ExperimentError as e:
         print(f"compare_optimizers: error: {e}", file=sys.stderr, flush=True)
-        return 1
+        return 2
     except KeyboardInterrupt:
         print("compare_optimizers: interrupted; run the same command again to continue", file=sys.stderr, flush=True)
         return 130

@@ -136,15 +136,17 @@ Why, as far as we can tell:
   small, short run a tuned AdamW is the better choice.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any, Dict
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labml_nn.experiments.nlp_autoregression import RunResult, check_positive, run_main
+from labml_nn.experiments.config import check_positive, flag
+from labml_nn.experiments.trainer import run_main
 from labml_nn.optimizers.sophia import Sophia
-from labml_nn.transformers.basic.autoregressive_experiment import Config, check_config, parameter_groups, train as \
+from labml_nn.transformers.basic.autoregressive_experiment import Config, parameter_groups, train as \
     train_transformer
 
 
@@ -154,17 +156,21 @@ class SophiaConfig(Config):
     ## Configuration
 
     The [AdamW experiment's configuration](autoregressive_experiment.html) with
-    Sophia-G's hyper-parameters and its own run folder.
+    Sophia-G's hyper-parameters. Its run folder defaults to `runs/transformer_sophia`.
+    Like AdamW's, Sophia-G's hyper-parameters other than the learning rate can't change on
+    `--resume`; the interval of the Hessian estimates can.
     """
-    out: str = field(default='runs/transformer_sophia', metadata={'help': 'run folder for the configuration, '
-                                                                          'metrics and checkpoint'})
-    lr: float = field(default=2e-3, metadata={'help': 'peak learning rate, the largest change of a weight per step'})
-    beta1: float = field(default=0.965, metadata={'help': 'rate of the gradient moving average'})
-    beta2: float = field(default=0.99, metadata={'help': 'rate of the Hessian moving average'})
-    rho: float = field(default=0.04, metadata={'help': 'scale of the curvature in the denominator'})
-    eps: float = field(default=1e-15, metadata={'help': 'floor of the denominator'})
-    weight_decay: float = field(default=0.1, metadata={'help': 'decoupled weight decay of the weight matrices'})
-    hess_interval: int = field(default=10, metadata={'help': 'steps between Hessian estimates'})
+    lr: float = flag(2e-3, help='peak learning rate, the largest change of a weight per step', on_resume='apply')
+    beta1: float = flag(0.965, help='rate of the gradient moving average')
+    beta2: float = flag(0.99, help='rate of the Hessian moving average')
+    rho: float = flag(0.04, help='scale of the curvature in the denominator')
+    eps: float = flag(1e-15, help='floor of the denominator')
+    weight_decay: float = flag(0.1, help='decoupled weight decay of the weight matrices')
+    hess_interval: int = flag(10, help='steps between Hessian estimates', on_resume='apply')
+
+    def validate(self):
+        super().validate()
+        check_positive(self, 'hess_interval', 'rho', 'eps')
 
 
 def make_sophia(cfg: SophiaConfig, model: nn.Module) -> Sophia:
@@ -211,7 +217,7 @@ def estimate_hessian(model: nn.Module, optimizer: Sophia, x: torch.Tensor, batch
     optimizer.zero_grad(set_to_none=True)
 
 
-def train(cfg: SophiaConfig) -> RunResult:
+def train(cfg: SophiaConfig) -> Dict[str, Any]:
     """
     ## Train
 
@@ -219,14 +225,13 @@ def train(cfg: SophiaConfig) -> RunResult:
     the start of every `hess_interval`-th step. The first one comes at step $0$, so
     that $h$ holds a real estimate before the first update.
     """
-    check_config(cfg)
-    check_positive(cfg, 'hess_interval', 'rho', 'eps')
+    cfg.validate()
 
     def before_step(step: int, model: nn.Module, optimizer: Sophia, x: torch.Tensor, batch_tokens: int):
         if step % cfg.hess_interval == 0:
             estimate_hessian(model, optimizer, x, batch_tokens)
 
-    return train_transformer(cfg, make_optimizer=make_sophia, before_step=before_step)
+    return train_transformer(cfg, make_optimizer=make_sophia, before_step=before_step, name='transformer_sophia')
 
 
 def main(argv=None) -> int:
