@@ -545,3 +545,27 @@ def test_compare_optimizers_same_table_as_before_the_harness(corpus, tmp_path, c
         assert {k: v for k, v in new.items() if 'loss' not in k} == {k: v for k, v in old.items() if 'loss' not in k}
         for k in ('train_loss', 'valid_loss'):
             assert float(new[k]) == pytest.approx(float(old[k]), abs=1e-6)
+
+
+def test_resume_refuses_optimizer_flags_and_records_the_learning_rate(corpus, tmp_path, capsys):
+    # The reported fault: on --resume, --rho, --weight-decay and --beta1 silently kept the checkpoint's values while
+    # config.json recorded the new ones, and --lr, --batch-size, --dropout were applied without a record
+    out = tmp_path / 'run'
+    base = tiny_flags(corpus, out, steps=2) + ['--hess-interval', '2']
+    assert call_main(with_sophia.main, base, capsys)[0] == 0
+    checkpoint = (out / 'checkpoint.pt').read_bytes()
+    for flag, value in [('--rho', '0.5'), ('--weight-decay', '0.3'), ('--beta1', '0.5'), ('--beta2', '0.9'),
+                        ('--eps', '1e-9'), ('--seq-len', '12'), ('--valid-fraction', '0.2')]:
+        code, _, err = call_main(with_sophia.main, with_flags(base, '--resume', '--steps', '4', flag, value), capsys)
+        line = one_line_error(code, err)
+        assert f"{flag} is " in line and "can't change on --resume" in line, line
+        assert (out / 'checkpoint.pt').read_bytes() == checkpoint
+    code, _, err = call_main(with_sophia.main, with_flags(base, '--resume', '--steps', '4', '--lr', '1e-3',
+                                                          '--batch-size', '4', '--dropout', '0.1'), capsys)
+    assert code == 0, err
+    saved = json.loads((out / 'config.json').read_text())
+    assert (saved['lr'], saved['batch_size'], saved['dropout']) == (1e-3, 4, 0.1)
+    assert saved['resumed'][-1] == {'step': 2, 'changed': {'steps': [2, 4], 'batch_size': [8, 4], 'dropout': [0.0, 0.1],
+                                                           'lr': [0.002, 0.001]}}
+    rows = read_rows(out / 'metrics.csv')
+    assert [int(r['tokens']) for r in rows] == [128, 256, 320, 384]

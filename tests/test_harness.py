@@ -482,3 +482,16 @@ def test_two_processes_rank_0_writes_and_resume_is_exact(tmp_path):
     r = torchrun(*flags(part, '--resume'))
     assert r.returncode == 0, r.stderr[-3000:]
     compare_runs(full, part)
+
+
+def test_rows_written_after_the_last_checkpoint_are_replaced_on_resume(tmp_path, capsys):
+    # A run that stops without a checkpoint (here: it diverges at step 11) has written rows past its last
+    # checkpoint (step 6); resuming from that checkpoint drops them and the file ends up as an uninterrupted run's
+    full, part = tmp_path / 'full', tmp_path / 'part'
+    assert call(flags(full), capsys)[0] == 0
+    code, _, err = call(flags(part, '--blow-up-at', '10'), capsys)
+    assert code == 2 and 'step 12: loss is' in err
+    assert [int(r['step']) for r in rows(part / 'metrics.csv')] == [3, 6, 9]
+    code, _, err = call(flags(part, '--resume', '--blow-up-at', '-1'), capsys)
+    assert code == 0, err
+    compare_runs(full, part)

@@ -12,7 +12,7 @@ summary: >
 While a run trains, its main process shows
 
 ```text
-step 440/1,200  train_loss 1.912  lr 0.0038  tokens/s 5,310  elapsed 2:01  left 3:28
+step 440/1,200  tokens 1,802,240  lr 0.0038  train_loss 1.912  tokens/s 5,310  elapsed 2:01  left 3:28
 ```
 
 On a terminal this is one line, redrawn in place (through

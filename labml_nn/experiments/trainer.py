@@ -467,7 +467,8 @@ def run_main(train: Callable[[Any], Any], config_cls: type, argv: Optional[Seque
 
     Parses the flags and calls `train`. A one-line error (`ExperimentError`, including
     `RunDiverged`) is printed on standard error as `prog: error: ...` and gives exit
-    status 2; `--help` gives 0; a run stopped by Ctrl-C gives 130.
+    status 2; `--help` gives 0; a run stopped by Ctrl-C gives 130 (and so does a second
+    Ctrl-C, which stops at once).
     """
     if prog is None:
         prog = f"python -m {train.__module__}" if train.__module__ != '__main__' else None
@@ -480,5 +481,9 @@ def run_main(train: Callable[[Any], Any], config_cls: type, argv: Optional[Seque
         name = prog or Path(sys.argv[0]).name
         print(f"{name}: error: {e}", file=sys.stderr, flush=True)
         return 2
+    except KeyboardInterrupt:
+        # A second Ctrl-C while stopping, or one before training started
+        print(f"{prog or Path(sys.argv[0]).name}: interrupted", file=sys.stderr, flush=True)
+        return 130
     interrupted = result.get('interrupted') if isinstance(result, dict) else getattr(result, 'interrupted', False)
     return 130 if interrupted else 0

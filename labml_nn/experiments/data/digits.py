@@ -95,7 +95,7 @@ class Digits:
 # ## MNIST
 #
 # The four files of [MNIST](http://yann.lecun.com/exdb/mnist/), on the mirror that
-# TensorFlow Datasets uses, with their sizes and SHA-256
+# TensorFlow Datasets uses, with their SHA-256
 MNIST_URL = 'https://storage.googleapis.com/cvdf-datasets/mnist/'
 MNIST_FILES: Dict[str, str] = {
     'train-images-idx3-ubyte.gz': '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609',
