@@ -4,7 +4,8 @@ title: Transformers
 summary: >
   The transformer built up from its parts: multi-head attention, the feed-forward
   network, positional encodings and the encoder and decoder stacks, with a
-  character-level language model you can train on a laptop.
+  character-level language model you can train on a laptop; then the parts of a
+  modern decoder-only language model, assembled into GPT and LLaMA-style models.
 ---
 
 # Transformers
@@ -25,6 +26,35 @@ time, in reading order:
 * [Causal mask](utils.html): how an autoregressive model is kept from looking ahead
 * [Encoder and decoder models](models.html): embeddings, the pre-norm transformer
   layer, encoder and decoder stacks and the generator head
+
+## A modern decoder-only language model
+
+The 2017 transformer is still the skeleton of today's language models, but almost
+every part of it has been replaced by something that trains better or decodes
+faster. Each replacement has its own page, checked against a reference, and the
+last two pages assemble them into models you can train and sample on a laptop.
+Read them in this order:
+
+* [GPT](gpt/index.html): the decoder-only model with tied embeddings and GPT-2's
+  initialisation, and its [experiment](gpt/experiment.html)
+* [RMSNorm](../normalization/rms_norm.html): normalisation without the mean
+* [GLU variants](glu_variants.html): GLU, ReGLU, GEGLU and SwiGLU feed-forward networks
+* [Rotary embeddings](rope.html) and [ALiBi](alibi.html): two ways to give
+  attention relative positions instead of adding position vectors to the input
+* [KV cache](kv_cache.html): decoding one token at a time without recomputing
+  the prefix, which needs the bottom-right causal mask of the
+  [attention page](mha.html)
+* [Grouped-query attention](gqa.html): fewer key/value heads, a smaller cache
+* [The LLaMA-style model](llama/index.html): RMSNorm, SwiGLU, rotary embeddings and
+  grouped-query attention put together, and its [experiment](llama/experiment.html)
+* [FlashAttention's algorithm](flash/index.html): exact attention in tiles with an
+  online softmax, forward and backward, in memory linear in the length
+* [Mixture of experts](moe.html): Switch and top-k routing with capacity and the
+  load-balancing loss
+
+Generating text from these models (sampling rules, the generation loop and
+speculative decoding) is the [sampling chapter](../sampling/index.html);
+adapting a trained model cheaply is [LoRA](../lora/index.html).
 
 ## Experiments
 

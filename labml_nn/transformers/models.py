@@ -76,9 +76,10 @@ class EmbeddingsWithPositionalEncoding(nn.Module):
         self.positional_encoding = SinusoidalPositionalEncoding(d_model, max_len, dropout_prob)
         self.scale = math.sqrt(d_model)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # `x` holds token ids of shape `[batch, seq]`; the result has shape `[batch, seq, d_model]`
-        return self.positional_encoding(self.embedding(x) * self.scale)
+    def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        # `x` holds token ids of shape `[batch, seq]`; the result has shape `[batch, seq, d_model]`.
+        # `offset` is the position of the first token
+        return self.positional_encoding(self.embedding(x) * self.scale, offset)
 
 
 class EmbeddingsWithLearnedPositionalEncoding(nn.Module):
@@ -102,9 +103,9 @@ class EmbeddingsWithLearnedPositionalEncoding(nn.Module):
         self.positional_encoding = LearnedPositionalEncoding(d_model, max_len, dropout_prob)
         self.scale = math.sqrt(d_model)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
         # `[batch, seq]` token ids to `[batch, seq, d_model]` vectors
-        return self.positional_encoding(self.embedding(x) * self.scale)
+        return self.positional_encoding(self.embedding(x) * self.scale, offset)
 
 
 class TransformerLayer(nn.Module):
@@ -145,17 +146,20 @@ class TransformerLayer(nn.Module):
                 mask: Optional[torch.Tensor] = None,
                 is_causal: bool = False,
                 src: Optional[torch.Tensor] = None,
-                src_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+                src_mask: Optional[torch.Tensor] = None,
+                cache=None) -> torch.Tensor:
         """
         * `x` has shape `[batch, seq, d_model]`
         * `mask` and `is_causal` restrict self-attention, as in
           [`MultiHeadAttention`](mha.html)
         * `src` is the encoder's output `[batch, seq_src, d_model]`, for decoder layers
         * `src_mask` restricts which encoder positions are read
+        * `cache` is this layer's [KV cache](kv_cache.html) for self-attention, when decoding
         """
         # Self-attention: queries, keys and values all come from the normalised stream
         z = self.norm_self_attn(x)
-        x = x + self.dropout(self.self_attn(query=z, key=z, value=z, mask=mask, is_causal=is_causal))
+        x = x + self.dropout(self.self_attn(query=z, key=z, value=z, mask=mask, is_causal=is_causal,
+                                              cache=cache))
         # Cross-attention: queries from this stream, keys and values from the encoder
         if src is not None:
             if self.src_attn is None:
@@ -185,10 +189,11 @@ class Encoder(nn.Module):
         self.norm = nn.LayerNorm(layer.norm_ff.normalized_shape)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None,
-                is_causal: bool = False) -> torch.Tensor:
-        # `x` has shape `[batch, seq, d_model]`
-        for layer in self.layers:
-            x = layer(x=x, mask=mask, is_causal=is_causal)
+                is_causal: bool = False, cache=None) -> torch.Tensor:
+        # `x` has shape `[batch, seq, d_model]`; `cache` is an optional
+        # [`KVCache`](kv_cache.html) with one entry per layer
+        for i, layer in enumerate(self.layers):
+            x = layer(x=x, mask=mask, is_causal=is_causal, cache=None if cache is None else cache[i])
         return self.norm(x)
 
 

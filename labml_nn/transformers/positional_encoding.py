@@ -86,13 +86,14 @@ class SinusoidalPositionalEncoding(nn.Module):
         self.register_buffer('pe', sinusoidal_positional_encoding(max_len, d_model), persistent=False)
         self.dropout = nn.Dropout(dropout_prob)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # `x` has shape `[batch, seq, d_model]`
+    def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        # `x` has shape `[batch, seq, d_model]`; its first position is `offset`
+        # (non-zero when decoding with a [KV cache](kv_cache.html))
         seq = x.shape[1]
-        if seq > self.pe.shape[0]:
-            raise ValueError(f"sequence of length {seq} is longer than max_len={self.pe.shape[0]}")
-        # `pe[:seq]` of shape `[seq, d_model]` broadcasts over the batch
-        return self.dropout(x + self.pe[:seq])
+        if offset + seq > self.pe.shape[0]:
+            raise ValueError(f"positions up to {offset + seq} exceed max_len={self.pe.shape[0]}")
+        # `pe[offset:offset + seq]` of shape `[seq, d_model]` broadcasts over the batch
+        return self.dropout(x + self.pe[offset:offset + seq])
 
 
 class LearnedPositionalEncoding(nn.Module):
@@ -112,9 +113,9 @@ class LearnedPositionalEncoding(nn.Module):
         self.pe = nn.Parameter(torch.randn(max_len, d_model) * 0.02)
         self.dropout = nn.Dropout(dropout_prob)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # `x` has shape `[batch, seq, d_model]`
+    def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        # `x` has shape `[batch, seq, d_model]`; its first position is `offset`
         seq = x.shape[1]
-        if seq > self.pe.shape[0]:
-            raise ValueError(f"sequence of length {seq} is longer than max_len={self.pe.shape[0]}")
-        return self.dropout(x + self.pe[:seq])
+        if offset + seq > self.pe.shape[0]:
+            raise ValueError(f"positions up to {offset + seq} exceed max_len={self.pe.shape[0]}")
+        return self.dropout(x + self.pe[offset:offset + seq])

@@ -155,10 +155,13 @@ class AutoregressiveTransformer(nn.Module):
         self.encoder = Encoder(layer, cfg.n_layers)
         self.generator = Generator(n_vocab, cfg.d_model)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache=None) -> torch.Tensor:
         # `x` holds token ids `[batch, seq]`; we return logits `[batch, seq, n_vocab]`.
         # `is_causal` lets position $i$ see only positions $\le i$.
-        return self.generator(self.encoder(self.embed(x), is_causal=True))
+        # With a [KV cache](../kv_cache.html), `x` holds only the new tokens and
+        # their positions start after the cached ones.
+        offset = 0 if cache is None else cache.length
+        return self.generator(self.encoder(self.embed(x, offset), is_causal=True, cache=cache))
 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> List[dict]:

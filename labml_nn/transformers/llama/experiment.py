@@ -1,0 +1,78 @@
+r"""
+---
+title: Training the LLaMA-Style Model on Tiny Shakespeare
+summary: >
+  The LLaMA-style model (RMSNorm, SwiGLU, RoPE, grouped-query attention) trained
+  on Tiny Shakespeare with the GPT experiment's loop on the shared harness.
+---
+
+# Training the LLaMA-Style Model on Tiny Shakespeare
+
+Run it with
+
+```bash
+python -m labml_nn.transformers.llama.experiment
+```
+
+It trains the [LLaMA-style model](index.html) with the loop, the optimizer, the
+learning-rate schedule and the sample of the
+[GPT experiment](../gpt/experiment.html); only the model and two flags differ:
+`--n-kv-heads`, the number of key/value heads of
+[grouped-query attention](../gqa.html), and `--d-ff`, the SwiGLU hidden size
+(`0` keeps the parameter count of a plain $4 d_{model}$ network). The run
+folder defaults to `runs/llama`.
+
+`bench/llm_llama_vs_basic.py` trains this model and the
+[basic transformer](../basic/autoregressive_experiment.html) at the same
+parameter count for the same time and compares their validation losses.
+"""
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from labml_nn.experiments.config import flag
+from labml_nn.experiments.errors import ExperimentError
+from labml_nn.experiments.trainer import run_main
+from labml_nn.transformers.gpt import experiment as gpt_experiment
+from labml_nn.transformers.llama import Llama
+
+
+@dataclass
+class Config(gpt_experiment.Config):
+    """
+    ## Configuration
+
+    The GPT experiment's flags and two more.
+    """
+    n_kv_heads: int = flag(2, help='number of key/value heads (grouped-query attention)')
+    d_ff: int = flag(0, help='SwiGLU hidden size; 0 means 2/3 of 4 d_model')
+
+    def validate(self):
+        super().validate()
+        if self.n_kv_heads <= 0 or self.n_heads % self.n_kv_heads != 0:
+            raise ExperimentError(f"--n-kv-heads={self.n_kv_heads} must be positive and divide "
+                                  f"--n-heads={self.n_heads}")
+        if self.d_ff < 0:
+            raise ExperimentError(f"--d-ff must be 0 or positive, got {self.d_ff}")
+        if (self.d_model // self.n_heads) % 2 != 0:
+            raise ExperimentError(f"--d-model / --n-heads must be even for rotary embeddings, "
+                                  f"got {self.d_model // self.n_heads}")
+
+
+def make_llama(cfg: Config, n_vocab: int) -> nn.Module:
+    """The model of this experiment"""
+    return Llama(n_vocab, cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.n_layers, cfg.seq_len, cfg.d_ff)
+
+
+def train(cfg: Config) -> dict:
+    """The GPT experiment's loop with the LLaMA-style model"""
+    return gpt_experiment.train(cfg, make_llama, name='llama')
+
+
+def main(argv=None) -> int:
+    return run_main(train, Config, argv, description=__doc__)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
