@@ -34,3 +34,23 @@ def chdir():
         os.chdir(path)
     yield go
     os.chdir(old)
+
+
+# One Playwright driver and one Chromium for every browser test module: Playwright's sync API
+# allows one driver at a time per thread, so a module's own `sync_playwright()` beside another
+# module's session-long one fails ("Sync API inside the asyncio loop").
+CHROMIUM = Path('/usr/bin/chromium')
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+                 '--disable-component-update', '--disable-sync', '--no-first-run']
+
+
+@pytest.fixture(scope='session')
+def shared_chromium():
+    """The session's headless Chromium (Debian's, through Playwright), shared by the browser tests."""
+    if not CHROMIUM.exists():
+        pytest.skip('/usr/bin/chromium is not installed (make browser installs it)')
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -129,12 +129,8 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def chromium():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def chromium(shared_chromium):
+    return shared_chromium
 
 
 def open_page(context, url: str):

@@ -74,11 +74,8 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def browser(shared_chromium):
+    return shared_chromium
 
 
 def new_page(browser, width: int, height: int, **kw):

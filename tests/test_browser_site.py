@@ -203,11 +203,8 @@ def sites(tmp_path_factory):
 
 
 @pytest.fixture(scope='session')
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def browser(shared_chromium):
+    return shared_chromium
 
 
 class Watched:

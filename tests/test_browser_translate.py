@@ -64,12 +64,10 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def page():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=['--no-sandbox', '--disable-gpu'])
-        context = b.new_context(viewport={'width': 1000, 'height': 700})
-        yield context.new_page()
-        b.close()
+def page(shared_chromium):
+    context = shared_chromium.new_context(viewport={'width': 1000, 'height': 700})
+    yield context.new_page()
+    context.close()
 
 
 def test_switcher_keeps_the_anchor_in_the_address(site, page):

@@ -376,6 +376,8 @@
     });
     markAll();
     if (doc.fonts && doc.fonts.ready) doc.fonts.ready.then(markAll);
+    // (KaTeX's fonts load as formulas need them, some after `fonts.ready`: a formula widens then)
+    if (doc.fonts && doc.fonts.addEventListener) doc.fonts.addEventListener('loadingdone', markAll);
   }
 
   // ## Clearing everything
