@@ -94,7 +94,7 @@ with respect to the logits) is a positive semi-definite approximation to the Hes
 Bartlett's second identity says that, when the label $\hat{y}$ is *sampled from the model's own
 distribution* $\operatorname{softmax}(f(\theta, x))$,
 
-$$\mathbb{E}_{\hat{y}}\big[\nabla_f \ell(f, \hat{y}) \nabla_f \ell(f, \hat{y})^\top\big] = S.$$
+$$\operatorname{E}_{\hat{y}}\big[\nabla_f \ell(f, \hat{y}) \nabla_f \ell(f, \hat{y})^\top\big] = S.$$
 
 So the squared gradient of the loss on sampled labels estimates the diagonal of the Gauss-Newton
 matrix.
@@ -112,7 +112,7 @@ $$B \cdot \nabla_\theta \hat{L} \odot \nabla_\theta \hat{L}
 
 Because the labels are drawn from the model's own distribution, each $g_b$ has zero mean
 (the expected gradient of the cross-entropy with respect to the logits is
-$\operatorname{softmax}(f) - \mathbb{E}[\text{one-hot}(\hat{y})] = 0$), and the labels of different
+$\operatorname{softmax}(f) - \operatorname{E}[\text{one-hot}(\hat{y})] = 0$), and the labels of different
 examples are independent, so the cross terms vanish in expectation.
 What remains is the mean over the batch of the per-example estimates: $\hat{h}$ estimates the diagonal of
 the Gauss-Newton matrix of $\hat{L}$ without bias, whatever the batch size.
