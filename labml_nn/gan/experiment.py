@@ -18,6 +18,8 @@ This trains the GANs of this chapter on the shared [experiment harness](../exper
   ($10^{-4}$, $\beta = (0.5, 0.9)$), `--n-critic` critic steps; the critic has no batch normalization.
 
 `--lr 0` (the default) takes the learning rate above for the chosen loss.
+`--gp-lambda 0` (the default) takes $\lambda = 10$ on digits, the paper's value for images, and
+$\lambda = 0.1$ on the 2-D toys, the value of the official code's toy script.
 With `--data digits` the networks are the [DCGAN](dcgan.html) generator and discriminator, on the
 training digits scaled to $[-1, 1]$, and the run ends with `samples.png`.
 With `--data moons|swiss_roll|ring` they are MLPs, validation is the
@@ -35,6 +37,26 @@ jobs.
 ![DCGAN digits](dcgan_digits.png)
 
 ![The original GAN on the ring](gan_ring.png)
+
+## WGAN-GP on the ring: the penalty's weight
+
+The penalty's weight is what decides whether WGAN-GP learns the ring.
+With $\lambda = 10$ the critic's loss without the penalty was often positive, that is, the
+generator's samples scored higher than the data: the critic lagged behind the generator, the
+samples swung around the ring, and after 3,000 steps the energy distance was 0.34, worse than the
+fitted Gaussian's 0.09.
+With $\lambda = 0.1$ and nothing else changed the critic keeps up: the distance was 0.020 after
+1,000 steps and 0.008 after 3,000 (seed 0 for both values of $\lambda$, on the same shared CPU).
+Our reading: a large $\lambda$ makes the penalty dominate the critic's updates, so the critic moves
+slowly towards the new best critic after every generator step; the official script says more critic
+steps per generator step would also do, at a higher cost.
+
+```sh
+.venv/bin/python -m labml_nn.gan.experiment --loss wgan-gp --data ring                   # lambda = 0.1
+.venv/bin/python -m labml_nn.gan.experiment --loss wgan-gp --data ring --gp-lambda 10
+```
+
+![WGAN-GP on the ring](wgan_gp_ring.png)
 """
 
 from dataclasses import dataclass
@@ -54,6 +76,8 @@ from labml_nn.gan import dcgan, original, wasserstein
 N_EVAL = 2000
 # The papers' learning rates
 DEFAULT_LR = {'gan': 2e-4, 'wgan': 5e-5, 'wgan-gp': 1e-4}
+# The gradient penalty's weight $\lambda$: the paper's 10 for images, the official toy code's 0.1 for 2-D points
+DEFAULT_GP_LAMBDA = {'digits': 10., 'toy': 0.1}
 
 
 @dataclass
@@ -69,7 +93,7 @@ class Config(RunConfig):
     lr: float = flag(0., help='learning rate of both networks; 0: the default of --loss', on_resume='apply')
     n_critic: int = flag(0, help='critic steps per generator step; 0: 1 for gan, 5 for the WGANs')
     clip: float = flag(0.01, help='weight clipping bound c (wgan)')
-    gp_lambda: float = flag(10., help='gradient penalty weight lambda (wgan-gp)')
+    gp_lambda: float = flag(0., help='gradient penalty weight lambda (wgan-gp); 0: 10 for digits, 0.1 for the 2-D toys')
     d_z: int = flag(32, help='dimension of the noise z (digits; the toys use 2)')
     n_channels: int = flag(32, help='width of the DCGAN networks (digits); the MLPs are four times as wide')
 
@@ -101,6 +125,7 @@ def train(cfg: Config) -> dict:
         gen, disc = gen.to(run.device), disc.to(run.device)
         opt_g, opt_d = make_optimizers(cfg, gen, disc)
         n_critic = cfg.n_critic or (1 if cfg.loss == 'gan' else 5)
+        gp_lambda = cfg.gp_lambda or DEFAULT_GP_LAMBDA['digits' if cfg.data == 'digits' else 'toy']
         tracked = dict(generator=gen, discriminator=disc, opt_g=opt_g, opt_d=opt_d)
         if cfg.data == 'digits':
             images = load_digits('train', seed=0)[0] * 2 - 1
@@ -130,7 +155,7 @@ def train(cfg: Config) -> dict:
                 else:
                     loss_d = wasserstein.critic_step(disc, opt_d, real, fake,
                                                      clip=cfg.clip if cfg.loss == 'wgan' else None,
-                                                     gp_lambda=cfg.gp_lambda if cfg.loss == 'wgan-gp' else 0.)
+                                                     gp_lambda=gp_lambda if cfg.loss == 'wgan-gp' else 0.)
             # The generator: one update
             scores = disc(gen(noise()))
             loss_g = original.generator_loss(scores) if cfg.loss == 'gan' else wasserstein.generator_loss(scores)

@@ -49,7 +49,8 @@ $\hat{x} = \epsilon x + (1 - \epsilon) \tilde{x}$ on those lines, $\epsilon \sim
 $$L = \mathbb{E}\big[f(\tilde{x})\big] - \mathbb{E}\big[f(x)\big]
  + \lambda \, \mathbb{E}_{\hat{x}}\Big[\big(\lVert \nabla_{\hat{x}} f(\hat{x}) \rVert_2 - 1\big)^2\Big]$$
 
-with $\lambda = 10$ and Adam ($\beta_1 = 0$ or $0.5$, $\beta_2 = 0.9$).
+with $\lambda = 10$ and Adam ($\beta_1 = 0$ or $0.5$, $\beta_2 = 0.9$) for images; on 2-D toys the
+official code uses $\lambda = 0.1$, and [the experiment](experiment.html) shows why that matters.
 The penalty is per sample, so the critic must not use batch normalization.
 """
 
