@@ -14,7 +14,7 @@ $x \in \mathbb{R}^d$ have mean $0$ and variance $1$ over its $d$ features, then
 applies a learned gain $g$ and bias $b$:
 
 \begin{align}
-\mathop{LayerNorm}(x) &= \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} \odot g + b,
+\operatorname{LayerNorm}(x) &= \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} \odot g + b,
 & \mu &= \frac{1}{d} \sum_{i=1}^d x_i,
 & \sigma^2 &= \frac{1}{d} \sum_{i=1}^d (x_i - \mu)^2
 \end{align}
@@ -26,8 +26,8 @@ the *re-scaling* invariance, not the re-centring. It drops the mean and the bias
 and divides by the root mean square of the features:
 
 \begin{align}
-\mathop{RMS}(x) &= \sqrt{\frac{1}{d} \sum_{i=1}^d x_i^2 + \epsilon} \\
-\mathop{RMSNorm}(x) &= \frac{x}{\mathop{RMS}(x)} \odot g
+\operatorname{RMS}(x) &= \sqrt{\frac{1}{d} \sum_{i=1}^d x_i^2 + \epsilon} \\
+\operatorname{RMSNorm}(x) &= \frac{x}{\operatorname{RMS}(x)} \odot g
 \end{align}
 
 If $x$ happens to have mean $0$, the two agree (with $b = 0$).
@@ -56,9 +56,9 @@ class RMSNorm(nn.Module):
     """
 
     def __init__(self, normalized_shape: int, eps: Optional[float] = None, elementwise_affine: bool = True):
-        """
+        r"""
         * `normalized_shape` is the number of features $d$ (the size of the last dimension)
-        * `eps` is $\\epsilon$; `None` means the machine epsilon of the input's dtype
+        * `eps` is $\epsilon$; `None` means the machine epsilon of the input's dtype
         * `elementwise_affine` says whether there is a learned gain $g$
         """
         super().__init__()
@@ -74,9 +74,9 @@ class RMSNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # `x` has shape `[..., d]`, for example `[batch, seq, d_model]`
         eps = self.eps if self.eps is not None else torch.finfo(x.dtype).eps
-        # $\mathop{RMS}(x) = \sqrt{\frac{1}{d} \sum_i x_i^2 + \epsilon}$, of shape `[..., 1]`
+        # $\operatorname{RMS}(x) = \sqrt{\frac{1}{d} \sum_i x_i^2 + \epsilon}$, of shape `[..., 1]`
         rms = torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps)
-        # $x / \mathop{RMS}(x)$
+        # $x / \operatorname{RMS}(x)$
         y = x / rms
         # $\odot g$
         if self.weight is not None:

@@ -11,14 +11,14 @@ summary: >
 
 The [feed-forward network](feed_forward.html) of a transformer layer applies an
 activation $f$ to one projection of the input:
-$FFN(x) = f(x W_1) W_2$.
+$\operatorname{FFN}(x) = f(x W_1) W_2$.
 A *gated linear unit* (GLU), from
 [Language Modeling with Gated Convolutional Networks](https://arxiv.org/abs/1612.08083),
 computes two projections and lets one of them, squashed by a sigmoid, decide how
 much of the other passes, feature by feature:
 
 \begin{align}
-\mathop{GLU}(x) &= \sigma(x W) \otimes x V
+\operatorname{GLU}(x) &= \sigma(x W) \otimes x V
 \end{align}
 
 [GLU Variants Improve Transformer](https://arxiv.org/abs/2002.05202)
@@ -27,13 +27,13 @@ and tries other functions in place of the sigmoid $\sigma$. Without biases, as i
 the paper:
 
 \begin{align}
-FFN_{GLU}(x) &= \bigl(\sigma(x W) \otimes x V\bigr) W_2 \\
-FFN_{ReGLU}(x) &= \bigl(\max(0, x W) \otimes x V\bigr) W_2 \\
-FFN_{GEGLU}(x) &= \bigl(\mathop{GELU}(x W) \otimes x V\bigr) W_2 \\
-FFN_{SwiGLU}(x) &= \bigl(\mathop{Swish}_1(x W) \otimes x V\bigr) W_2
+\operatorname{FFN}_{\text{GLU}}(x) &= \bigl(\sigma(x W) \otimes x V\bigr) W_2 \\
+\operatorname{FFN}_{\text{ReGLU}}(x) &= \bigl(\max(0, x W) \otimes x V\bigr) W_2 \\
+\operatorname{FFN}_{\text{GEGLU}}(x) &= \bigl(\operatorname{GELU}(x W) \otimes x V\bigr) W_2 \\
+\operatorname{FFN}_{\text{SwiGLU}}(x) &= \bigl(\operatorname{Swish}_1(x W) \otimes x V\bigr) W_2
 \end{align}
 
-where $\mathop{Swish}_1(z) = z \, \sigma(z)$ (PyTorch's `SiLU`).
+where $\operatorname{Swish}_1(z) = z \, \sigma(z)$ (PyTorch's `SiLU`).
 The gated network has three weight matrices instead of two. To compare at equal
 parameter count and compute, the paper shrinks the hidden size $d_{ff}$ by
 $2/3$: a plain network with $d_{ff} = 4 d_{model}$ has $8 d_{model}^2$ weights,

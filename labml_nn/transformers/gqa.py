@@ -24,7 +24,7 @@ shared by a *group* of $h / g$ query heads. With $g = h$ it is
 [multi-head attention](mha.html), with $g = 1$ it is multi-query attention:
 
 \begin{align}
-\mathop{head}_i &= \mathop{Attention}\bigl(X W^Q_i, \; X W^K_{\lfloor i / (h/g) \rfloor}, \; X W^V_{\lfloor i / (h/g) \rfloor}\bigr)
+\operatorname{head}_i &= \operatorname{Attention}\bigl(X W^Q_i, \; X W^K_{\lfloor i / (h/g) \rfloor}, \; X W^V_{\lfloor i / (h/g) \rfloor}\bigr)
 \end{align}
 
 Query heads $0, \dots, h/g - 1$ read key/value head $0$, the next $h/g$ read head

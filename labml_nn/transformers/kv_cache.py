@@ -21,7 +21,7 @@ Attention at a new position $t$ needs, from the earlier positions, only their
 *keys* $k_j$ and *values* $v_j$ in every layer:
 
 \begin{align}
-o_t &= \sum_{j \le t} \mathop{softmax}_j\Bigl(\frac{q_t \cdot k_j}{\sqrt{d_k}}\Bigr) v_j
+o_t &= \sum_{j \le t} \operatorname{softmax}_j\Bigl(\frac{q_t \cdot k_j}{\sqrt{d_k}}\Bigr) v_j
 \end{align}
 
 A **KV cache** keeps those keys and values. Generation then has two phases:

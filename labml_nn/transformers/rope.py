@@ -23,7 +23,7 @@ angle $m \theta_i$ with the frequencies of the sinusoidal encoding:
 
 \begin{align}
 \theta_i &= \text{base}^{-2i/d} \\
-\mathop{RoPE}(x, m)_i &= z_i \, e^{\mathrm{i} m \theta_i}
+\operatorname{RoPE}(x, m)_i &= z_i \, e^{\mathrm{i} m \theta_i}
 \end{align}
 
 In real numbers each pair is multiplied by a $2 \times 2$ rotation matrix:
@@ -40,9 +40,9 @@ The dot product of two real vectors is the real part of
 $\sum_i z_i \bar{w}_i$. For a query $q$ at position $m$ and a key $k$ at position $n$:
 
 \begin{align}
-\mathop{RoPE}(q, m) \cdot \mathop{RoPE}(k, n)
-&= \mathop{Re} \sum_i q_i e^{\mathrm{i} m \theta_i} \, \overline{k_i e^{\mathrm{i} n \theta_i}}
-= \mathop{Re} \sum_i q_i \bar{k}_i \, e^{\mathrm{i} (m - n) \theta_i}
+\operatorname{RoPE}(q, m) \cdot \operatorname{RoPE}(k, n)
+&= \operatorname{Re} \sum_i q_i e^{\mathrm{i} m \theta_i} \, \overline{k_i e^{\mathrm{i} n \theta_i}}
+= \operatorname{Re} \sum_i q_i \bar{k}_i \, e^{\mathrm{i} (m - n) \theta_i}
 \end{align}
 
 The absolute positions cancel; only $m - n$ remains. Rotations keep lengths, so

@@ -44,14 +44,14 @@ O_j &= e^{m_{j-1} - m_j} O_{j-1} + \tilde{P}^{(j)} V^{(j)}
 
 starting from $m_0 = -\infty$, $\ell_0 = 0$, $O_0 = 0$. The factor
 $e^{m_{j-1} - m_j}$ rescales what was accumulated against the old maximum.
-At the end $O = O_{last} / \ell_{last}$ is exactly $\mathop{softmax}(S) V$.
+At the end $O = O_{last} / \ell_{last}$ is exactly $\operatorname{softmax}(S) V$.
 We also keep the log-sum-exp $L = m + \log \ell$ of each row: one number per query.
 
 ### The backward pass
 
 Instead of storing $P$, the backward pass recomputes each tile of scores and gets
 $P = \exp(S - L)$ from the saved $L$. With $dO$ the gradient of the output and
-$D = \mathop{rowsum}(dO \odot O)$:
+$D = \operatorname{rowsum}(dO \odot O)$:
 
 \begin{align}
 dV &= P^\top dO \\
@@ -159,7 +159,7 @@ class FlashAttention(torch.autograd.Function):
         scale = 1 / math.sqrt(d_k)
         shift = seq_k - seq_q
         dq, dk, dv = torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v)
-        # $D = \mathop{rowsum}(dO \odot O)$, `[batch, heads, seq_q]`
+        # $D = \operatorname{rowsum}(dO \odot O)$, `[batch, heads, seq_q]`
         d = (do * o).sum(dim=-1)
         for k_start in range(0, seq_k, tile_k):
             k_end = min(k_start + tile_k, seq_k)
@@ -178,7 +178,7 @@ class FlashAttention(torch.autograd.Function):
                 dp = torch.einsum('bhid,bhjd->bhij', doi, vj)
                 # $dS = P \odot (dP - D)$
                 ds = p * (dp - d[:, :, q_start:q_end, None])
-                # $dQ \mathrel{+}= dS K / \sqrt{d_k}$ and $dK \mathrel{+}= dS^\top Q / \sqrt{d_k}$
+                # $dQ \mathrel{+}= dS \, K / \sqrt{d_k}$ and $dK \mathrel{+}= dS^\top Q / \sqrt{d_k}$
                 dq[:, :, q_start:q_end] += torch.einsum('bhij,bhjd->bhid', ds, kj) * scale
                 dk[:, :, k_start:k_end] += torch.einsum('bhij,bhid->bhjd', ds, qi) * scale
         return dq, dk, dv, None, None, None
