@@ -17,7 +17,7 @@ keeps the pre-trained weights $W_0 \in \mathbb{R}^{d_{out} \times d_{in}}$ froze
 and learns only a low-rank change:
 
 \begin{align}
-h &= W_0 x + \frac{\alpha}{r} B A x, &
+h &= W_0 x + \frac{\alpha}{r} B A\, x, &
 A &\in \mathbb{R}^{r \times d_{in}}, & B &\in \mathbb{R}^{d_{out} \times r}
 \end{align}
 
@@ -52,10 +52,10 @@ class LoRALinear(nn.Module):
     """
 
     def __init__(self, base: nn.Linear, r: int, alpha: float, dropout_prob: float = 0.0):
-        """
+        r"""
         * `base` is the pre-trained `nn.Linear` with weight $W_0$; it is frozen
         * `r` is the rank $r$
-        * `alpha` is $\\alpha$
+        * `alpha` is $\alpha$
         * `dropout_prob` is the dropout probability on the adapter's input
         """
         super().__init__()
@@ -81,7 +81,7 @@ class LoRALinear(nn.Module):
         if self.merged:
             # The update is already inside the weight
             return h
-        # $+ \frac{\alpha}{r} B A x$, through the rank-$r$ bottleneck `[..., r]`
+        # $+ \frac{\alpha}{r} B A\, x$, through the rank-$r$ bottleneck `[..., r]`
         return h + (self.dropout(x) @ self.lora_a.T @ self.lora_b.T) * self.scaling
 
     def delta(self) -> torch.Tensor:

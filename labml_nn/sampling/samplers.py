@@ -85,10 +85,10 @@ def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
-    """
+    r"""
     ## Nucleus (top-p)
 
-    Keeps the smallest set of most likely tokens with total probability $\\ge p$.
+    Keeps the smallest set of most likely tokens with total probability $\ge p$.
     """
     if not 0 < p <= 1:
         raise ValueError(f"top_p must lie in (0, 1], got {p}")
@@ -105,10 +105,10 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
 
 
 def min_p_filter(logits: torch.Tensor, min_p: float) -> torch.Tensor:
-    """
+    r"""
     ## Min-p
 
-    Keeps the tokens with $p_i \\ge p_{min} \\max_j p_j$.
+    Keeps the tokens with $p_i \ge p_{min} \max_j p_j$.
     """
     if not 0 <= min_p <= 1:
         raise ValueError(f"min_p must lie in [0, 1], got {min_p}")
@@ -143,6 +143,6 @@ def sample(logits: torch.Tensor, *,
         logits = top_p_filter(logits, top_p)
     if min_p is not None:
         logits = min_p_filter(logits, min_p)
-    # Draw one token per row from $\mathop{softmax}$ of what is left
+    # Draw one token per row from $\operatorname{softmax}$ of what is left
     probs = logits.softmax(dim=-1)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)

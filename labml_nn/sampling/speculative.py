@@ -104,10 +104,10 @@ def verify(p: torch.Tensor, q: torch.Tensor, drafts: torch.Tensor,
 
 
 def verify_greedy(p_logits: torch.Tensor, drafts: torch.Tensor) -> torch.Tensor:
-    """
+    r"""
     ## Greedy check
 
-    Accept drafts while they equal the target's $\\arg\\max$; then emit the target's
+    Accept drafts while they equal the target's $\arg\max$; then emit the target's
     choice. `p_logits` is `[gamma + 1, n_vocab]`, `drafts` is `[gamma]`.
     """
     best = p_logits.argmax(dim=-1)
@@ -123,7 +123,7 @@ def speculative_generate(target: nn.Module, draft: nn.Module, prompt: torch.Tens
                          target_cache: KVCache, draft_cache: KVCache, gamma: int = 4,
                          temperature: float = 1.0,
                          generator: Optional[torch.Generator] = None) -> torch.Tensor:
-    """
+    r"""
     ## The decoding loop
 
     * `target` and `draft` map `[1, seq]` token ids to `[1, seq, n_vocab]` logits and accept `cache=`
@@ -131,7 +131,7 @@ def speculative_generate(target: nn.Module, draft: nn.Module, prompt: torch.Tens
     * `max_new_tokens` is the number of tokens to add
     * `target_cache` and `draft_cache` are empty [KV caches](../transformers/kv_cache.html)
       for `seq_prompt + max_new_tokens + gamma` positions
-    * `gamma` is the number of drafted tokens per round, $\\gamma$
+    * `gamma` is the number of drafted tokens per round, $\gamma$
     * `temperature` divides the logits of both models; `0` means greedy
     * `generator` is a `torch.Generator` for the random draws
 

@@ -112,7 +112,7 @@ class GPT(nn.Module):
         seq = x.shape[1]
         if offset + seq > self.max_len:
             raise ValueError(f"positions up to {offset + seq} exceed max_len={self.max_len}")
-        # Positions $offset, \dots, offset + seq - 1$
+        # Positions $\texttt{offset}, \dots, \texttt{offset} + \texttt{seq} - 1$
         positions = torch.arange(offset, offset + seq, device=x.device)
         # `[batch, seq, d_model]`
         h = self.dropout(self.token_embedding(x) + self.position_embedding(positions))

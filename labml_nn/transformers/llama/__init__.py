@@ -29,8 +29,8 @@ each has its own page in this chapter:
 A layer computes, with $x$ the residual stream:
 
 \begin{align}
-x &\leftarrow x + \mathop{GQA}\bigl(\mathop{RMSNorm}(x)\bigr) \\
-x &\leftarrow x + \mathop{FFN}_{SwiGLU}\bigl(\mathop{RMSNorm}(x)\bigr)
+x &\leftarrow x + \operatorname{GQA}\bigl(\operatorname{RMSNorm}(x)\bigr) \\
+x &\leftarrow x + \operatorname{FFN}_{\text{SwiGLU}}\bigl(\operatorname{RMSNorm}(x)\bigr)
 \end{align}
 
 The [experiment](experiment.html) trains it on Tiny Shakespeare, and
@@ -64,9 +64,9 @@ class LlamaLayer(nn.Module):
     def forward(self, x: torch.Tensor, cache=None) -> torch.Tensor:
         # `x` has shape `[batch, seq, d_model]`.
         #
-        # $x \leftarrow x + \mathop{GQA}(\mathop{RMSNorm}(x))$
+        # $x \leftarrow x + \operatorname{GQA}(\operatorname{RMSNorm}(x))$
         x = x + self.attention(self.attention_norm(x), is_causal=True, cache=cache)
-        # $x \leftarrow x + \mathop{FFN}_{SwiGLU}(\mathop{RMSNorm}(x))$
+        # $x \leftarrow x + \operatorname{FFN}_{\text{SwiGLU}}(\operatorname{RMSNorm}(x))$
         return x + self.feed_forward(self.ffn_norm(x))
 
 
@@ -77,7 +77,7 @@ class Llama(nn.Module):
 
     def __init__(self, n_vocab: int, d_model: int, n_heads: int, n_kv_heads: int, n_layers: int,
                  max_len: int, d_ff: int = 0, rope_base: float = 10_000.0, norm_eps: float = 1e-5):
-        """
+        r"""
         * `n_vocab` is the number of tokens in the vocabulary
         * `d_model` is the width of the vectors
         * `n_heads` and `n_kv_heads` are the numbers of query and key/value heads
@@ -85,7 +85,7 @@ class Llama(nn.Module):
         * `max_len` is the longest context the model accepts
         * `d_ff` is the SwiGLU hidden size; `0` means `glu_hidden_size(d_model)`
         * `rope_base` is the base of the rotary frequencies
-        * `norm_eps` is the $\\epsilon$ of the RMSNorms (LLaMA uses $10^{-5}$ or $10^{-6}$)
+        * `norm_eps` is the $\epsilon$ of the RMSNorms (LLaMA uses $10^{-5}$ or $10^{-6}$)
         """
         super().__init__()
         d_ff = d_ff or glu_hidden_size(d_model)
