@@ -13,16 +13,16 @@ Fine-tuning all the weights of a large model for each new task means storing a
 full copy of the model per task.
 [LoRA: Low-Rank Adaptation of Large Language Models](https://arxiv.org/abs/2106.09685)
 (Edward J. Hu et al., 2021; official code [microsoft/LoRA](https://github.com/microsoft/LoRA))
-keeps the pre-trained weights $W_0 \in \mathbb{R}^{d_{out} \times d_{in}}$ frozen
+keeps the pre-trained weights $W_0 \in \mathbb{R}^{d_\text{out} \times d_\text{in}}$ frozen
 and learns only a low-rank change:
 
 \begin{align}
 h &= W_0 x + \frac{\alpha}{r} B A\, x, &
-A &\in \mathbb{R}^{r \times d_{in}}, & B &\in \mathbb{R}^{d_{out} \times r}
+A &\in \mathbb{R}^{r \times d_\text{in}}, & B &\in \mathbb{R}^{d_\text{out} \times r}
 \end{align}
 
-with a rank $r$ much smaller than $d_{in}$ and $d_{out}$. The number of trained
-parameters per matrix drops from $d_{out} d_{in}$ to $r (d_{in} + d_{out})$.
+with a rank $r$ much smaller than $d_\text{in}$ and $d_\text{out}$. The number of trained
+parameters per matrix drops from $d_\text{out} d_\text{in}$ to $r (d_\text{in} + d_\text{out})$.
 The paper's hypothesis is that the change a task needs has a low "intrinsic rank",
 and it finds ranks as small as $1$ to $8$ enough for GPT-3 on its benchmarks.
 

@@ -32,7 +32,7 @@ then sample:
   [The Curious Case of Neural Text Degeneration](https://arxiv.org/abs/1904.09751).
   The set is small where the model is sure and large where it is not, which a
   fixed $k$ can't do.
-* **Min-p** keeps the tokens whose probability is at least $p_{min}$ times
+* **Min-p** keeps the tokens whose probability is at least $p_\text{min}$ times
   that of the most likely token, from
   [Turning Up the Heat: Min-p Sampling for Creative and Coherent LLM Outputs](https://arxiv.org/abs/2407.01082).
   The threshold scales with the model's confidence, so it stays strict at high
@@ -108,7 +108,7 @@ def min_p_filter(logits: torch.Tensor, min_p: float) -> torch.Tensor:
     r"""
     ## Min-p
 
-    Keeps the tokens with $p_i \ge p_{min} \max_j p_j$.
+    Keeps the tokens with $p_i \ge p_\text{min} \max_j p_j$.
     """
     if not 0 <= min_p <= 1:
         raise ValueError(f"min_p must lie in [0, 1], got {min_p}")

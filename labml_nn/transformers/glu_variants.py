@@ -35,9 +35,9 @@ the paper:
 
 where $\operatorname{Swish}_1(z) = z \, \sigma(z)$ (PyTorch's `SiLU`).
 The gated network has three weight matrices instead of two. To compare at equal
-parameter count and compute, the paper shrinks the hidden size $d_{ff}$ by
-$2/3$: a plain network with $d_{ff} = 4 d_{model}$ has $8 d_{model}^2$ weights,
-a gated one with $d_{ff} = \frac{8}{3} d_{model}$ also has $8 d_{model}^2$.
+parameter count and compute, the paper shrinks the hidden size $d_\text{ff}$ by
+$2/3$: a plain network with $d_\text{ff} = 4 d_\text{model}$ has $8 d_\text{model}^2$ weights,
+a gated one with $d_\text{ff} = \frac{8}{3} d_\text{model}$ also has $8 d_\text{model}^2$.
 
 On T5's pre-training task the paper reports the gated variants (GEGLU and SwiGLU
 best) reaching a lower perplexity than ReLU and GELU networks of the same size,
@@ -66,7 +66,7 @@ def glu_hidden_size(d_model: int, multiple_of: int = 1) -> int:
     r"""
     ## Hidden size of equal parameter count
 
-    $d_{ff} = \frac{2}{3} \cdot 4 d_{model}$, rounded up to a multiple of
+    $d_\text{ff} = \frac{2}{3} \cdot 4 d_\text{model}$, rounded up to a multiple of
     `multiple_of` (LLaMA rounds to 256 so that matrix multiplications tile well).
     """
     if d_model <= 0 or multiple_of <= 0:

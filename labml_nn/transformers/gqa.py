@@ -58,7 +58,7 @@ class GroupedQueryAttention(nn.Module):
     def __init__(self, d_model: int, n_heads: int, n_kv_heads: int, dropout_prob: float = 0.0,
                  bias: bool = False, rope: Optional[nn.Module] = None, fused: bool = True):
         """
-        * `d_model` is the size $d_{model}$ of the input and output vectors
+        * `d_model` is the size $d_\text{model}$ of the input and output vectors
         * `n_heads` is the number of query heads $h$; it must divide `d_model`
         * `n_kv_heads` is the number of key/value heads $g$; it must divide `n_heads`
         * `dropout_prob` is the dropout probability on the attention weights

@@ -25,7 +25,7 @@ showed that $k = 1$ is enough.
 ### Routing
 
 The router is a linear map $W_r$ to one logit per expert and a softmax,
-$p(x) = \mathop{softmax}(x W_r)$. Token $x$ goes to the $k$ experts $\mathcal{T}$
+$p(x) = \operatorname{softmax}(x W_r)$. Token $x$ goes to the $k$ experts $\mathcal{T}$
 with the largest $p_i(x)$, and the layer returns their outputs weighted by the
 gates $g_i$:
 
@@ -61,7 +61,7 @@ batch of $T$ tokens:
 \begin{align}
 f_i &= \frac{1}{kT} \sum_x \bigl[\, i \in \mathcal{T}(x) \,\bigr], &
 P_i &= \frac{1}{T} \sum_x p_i(x), &
-\mathcal{L}_{aux} &= \alpha \, E \sum_{i=1}^{E} f_i P_i
+\mathcal{L}_\text{aux} &= \alpha \, E \sum_{i=1}^{E} f_i P_i
 \end{align}
 
 $f_i$, the share of assignments expert $i$ receives, has no gradient; $P_i$, the
@@ -120,11 +120,11 @@ class MixtureOfExperts(nn.Module):
         return math.ceil(self.capacity_factor * self.k * n_tokens / self.n_experts)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
-        """
+        r"""
         * `x` has shape `[batch, seq, d_model]`
 
         Returns the output `[batch, seq, d_model]` and a dictionary with the
-        load-balancing loss without $\\alpha$ (`'balance_loss'`), the share of
+        load-balancing loss without $\alpha$ (`'balance_loss'`), the share of
         dropped assignments (`'dropped'`) and the tokens per expert (`'counts'`).
         """
         shape = x.shape

@@ -44,7 +44,7 @@ O_j &= e^{m_{j-1} - m_j} O_{j-1} + \tilde{P}^{(j)} V^{(j)}
 
 starting from $m_0 = -\infty$, $\ell_0 = 0$, $O_0 = 0$. The factor
 $e^{m_{j-1} - m_j}$ rescales what was accumulated against the old maximum.
-At the end $O = O_{last} / \ell_{last}$ is exactly $\operatorname{softmax}(S) V$.
+At the end $O = O_\text{last} / \ell_\text{last}$ is exactly $\operatorname{softmax}(S) V$.
 We also keep the log-sum-exp $L = m + \log \ell$ of each row: one number per query.
 
 ### The backward pass
@@ -141,7 +141,7 @@ class FlashAttention(torch.autograd.Function):
                 ell = correction * ell + p.sum(dim=-1)
                 acc = correction[..., None] * acc + torch.einsum('bhij,bhjd->bhid', p, v[:, :, k_start:k_end])
                 m = m_new
-            # $O = O_{last} / \ell_{last}$ and $L = m + \log \ell$
+            # $O = O_\text{last} / \ell_\text{last}$ and $L = m + \log \ell$
             o[:, :, q_start:q_end] = acc / ell[..., None]
             lse[:, :, q_start:q_end] = m + torch.log(ell)
         ctx.save_for_backward(q, k, v, o, lse)

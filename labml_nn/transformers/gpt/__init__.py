@@ -22,9 +22,9 @@ this site it differs in three details:
 * **Learned positions, unscaled.** A position embedding table is added to the
   token embeddings, both initialised with standard deviation $0.02$.
 * **Tied embeddings.** The output layer that produces the logits reuses the token
-  embedding matrix $E \in \mathbb{R}^{n_{vocab} \times d_{model}}$:
+  embedding matrix $E \in \mathbb{R}^{n_\text{vocab} \times d_\text{model}}$:
   $\text{logits} = h E^\top$. A token's input vector and the vector its logit is
-  read from are the same, which saves $n_{vocab} \, d_{model}$ parameters and, as
+  read from are the same, which saves $n_\text{vocab} \, d_\text{model}$ parameters and, as
   [Using the Output Embedding to Improve Language Models](https://arxiv.org/abs/1608.05859)
   found, tends to help.
 * **GPT-2's initialisation.** All weight matrices start as
@@ -37,7 +37,7 @@ this site it differs in three details:
 
 The layers are the site's [pre-norm transformer layers](../models.html):
 [multi-head attention](../mha.html) and a [feed-forward network](../feed_forward.html)
-with GELU and hidden size $4 d_{model}$, a layer normalisation before each and one
+with GELU and hidden size $4 d_\text{model}$, a layer normalisation before each and one
 at the end. The model accepts a [KV cache](../kv_cache.html) so that
 [generation](../../sampling/generate.html) costs one position per token.
 The [experiment](experiment.html) trains it on Tiny Shakespeare.
@@ -75,7 +75,7 @@ class GPT(nn.Module):
         self.token_embedding = nn.Embedding(n_vocab, d_model)
         self.position_embedding = nn.Embedding(max_len, d_model)
         self.dropout = nn.Dropout(dropout_prob)
-        # $L$ pre-norm layers with GELU feed-forward networks of width $4 d_{model}$,
+        # $L$ pre-norm layers with GELU feed-forward networks of width $4 d_\text{model}$,
         # and the final layer normalisation
         layer = TransformerLayer(d_model=d_model,
                                  self_attn=MultiHeadAttention(n_heads, d_model, dropout_prob),

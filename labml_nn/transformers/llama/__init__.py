@@ -19,7 +19,7 @@ each has its own page in this chapter:
 * **[RMSNorm](../../normalization/rms_norm.html)** in place of layer
   normalisation, before each sub-layer (pre-norm) and once at the end;
 * **[SwiGLU](../glu_variants.html)** feed-forward networks, with the hidden size
-  shrunk to $\frac{2}{3} \cdot 4 d_{model}$ to keep the parameter count;
+  shrunk to $\frac{2}{3} \cdot 4 d_\text{model}$ to keep the parameter count;
 * **[rotary position embeddings](../rope.html)** applied to queries and keys in
   every layer, instead of positions added to the input;
 * **[grouped-query attention](../gqa.html)** (LLaMA 2 70B and later), with fewer

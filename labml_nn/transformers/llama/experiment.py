@@ -19,7 +19,7 @@ learning-rate schedule and the sample of the
 [GPT experiment](../gpt/experiment.html); only the model and two flags differ:
 `--n-kv-heads`, the number of key/value heads of
 [grouped-query attention](../gqa.html), and `--d-ff`, the SwiGLU hidden size
-(`0` keeps the parameter count of a plain $4 d_{model}$ network). The run
+(`0` keeps the parameter count of a plain $4 d_\text{model}$ network). The run
 folder defaults to `runs/llama`.
 
 `bench/llm_llama_vs_basic.py` trains this model and the
