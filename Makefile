@@ -1,5 +1,5 @@
 # The two commands a newcomer needs:
-#   make serve   set up, build the site (English, Chinese, Japanese) and serve it at http://127.0.0.1:8000
+#   make serve   set up, build the site (every language) and serve it at http://127.0.0.1:8000
 #   make test    set up and run the whole test suite (installs Debian's chromium for the browser tests)
 SHELL := /bin/bash
 PYTHON ?= python3
