@@ -141,6 +141,8 @@ def open_page(context, url: str):
     response = page.goto(url, wait_until='load')
     assert response is not None and response.ok, url
     page.evaluate('document.fonts.ready.then(() => true)')
+    # Two frames more, so that what the page's script does on a change of size has run
+    page.evaluate('new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))')
     return page, errors
 
 

@@ -375,9 +375,20 @@
       requestAnimationFrame(function () { pending = false; markAll(); });
     });
     markAll();
-    if (doc.fonts && doc.fonts.ready) doc.fonts.ready.then(markAll);
-    // (KaTeX's fonts load as formulas need them, some after `fonts.ready`: a formula widens then)
-    if (doc.fonts && doc.fonts.addEventListener) doc.fonts.addEventListener('loadingdone', markAll);
+    // A formula widens or narrows after the first layout (KaTeX's fonts load as formulas need
+    // them, some after `fonts.ready`; the sidebar or a font of the notes changes the column):
+    // watch the sizes themselves rather than the events that may change them
+    if (window.ResizeObserver) {
+      var watcher = new ResizeObserver(function (entries) {
+        entries.forEach(function (e) { mark(e.target.closest('.katex-display')); });
+      });
+      displays.forEach(function (d) {
+        watcher.observe(d);
+        if (d.firstElementChild) watcher.observe(d.firstElementChild);
+      });
+    } else if (doc.fonts && doc.fonts.ready) {
+      doc.fonts.ready.then(markAll);
+    }
   }
 
   // ## Clearing everything
