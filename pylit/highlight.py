@@ -8,6 +8,8 @@ lines by line number: the code keeps its exact text and its original numbering.
 
 from __future__ import annotations
 
+import re
+
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
@@ -35,5 +37,5 @@ def highlight_lines(source: str) -> list[str]:
 
 
 def pygments_css(style: str, selector: str) -> str:
-    """The CSS of a Pygments style, scoped under `selector`."""
-    return HtmlFormatter(style=style).get_style_defs(selector)
+    """The CSS of a Pygments style, scoped under `selector` (without Pygments' `/* Token.Name */` notes)."""
+    return re.sub(r'[ \t]*/\*.*?\*/', '', HtmlFormatter(style=style).get_style_defs(selector))
