@@ -1,6 +1,7 @@
 r"""
 ---
 title: Root Mean Square Layer Normalization (RMSNorm)
+year: 2019
 summary: >
   RMSNorm rescales each vector by its root mean square and a learned gain, without
   subtracting the mean: cheaper than LayerNorm and the normalization of most

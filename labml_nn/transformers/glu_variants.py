@@ -1,6 +1,7 @@
 r"""
 ---
 title: GLU Variants in the Feed-Forward Network
+year: 2020
 summary: >
   GLU, ReGLU, GEGLU and SwiGLU: the feed-forward network with a multiplicative
   gate, as in GLU Variants Improve Transformer, with the hidden size chosen so

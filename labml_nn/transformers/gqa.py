@@ -1,6 +1,7 @@
 r"""
 ---
 title: Grouped-Query and Multi-Query Attention
+year: 2023
 summary: >
   Several query heads share one key and value head: multi-query attention (one
   shared head) and grouped-query attention (a few) shrink the KV cache and the

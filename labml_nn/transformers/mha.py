@@ -1,6 +1,7 @@
 r"""
 ---
 title: Multi-Head Attention
+year: 2017
 summary: >
   Scaled dot-product attention split into several heads: the scores, the mask,
   the softmax and the dropout written out with einsum, PyTorch's fused

@@ -1,6 +1,7 @@
 r"""
 ---
 title: "GPT: A Decoder-Only Transformer"
+year: 2019
 summary: >
   A GPT-2-style decoder-only transformer: learned positions, pre-norm layers,
   an output layer tied to the token embeddings and GPT-2's initialisation, with
