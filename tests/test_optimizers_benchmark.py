@@ -57,11 +57,47 @@ def test_best_setting_is_chosen_on_validation(tmp_path):
     assert benchmark.main(TINY + ['--optimizers', 'adamw', '--seeds', '0', '--data', data, '--out', str(out)]) == 0
     with open(out / 'results.csv', newline='') as f:
         rows = list(csv.DictReader(f))
-    finals = {r['lr']: float(r['valid_loss']) for r in rows if r['step'] == '4'}
-    assert len(finals) == len(benchmark.OPTIMIZERS['adamw'][0])
+    finals = {float(r['lr']): float(r['valid_loss']) for r in rows if r['step'] == '4'}
+    grid = benchmark.OPTIMIZERS['adamw'][0]
+    # The whole grid ran, and at most `extend` more settings past its edges
+    assert set(grid) <= set(finals) and len(finals) <= len(grid) + 3
     with open(out / 'summary.csv', newline='') as f:
-        best = next(csv.DictReader(f))['lr']
-    assert float(best) == float(min(finals, key=finals.get))
+        best = float(next(csv.DictReader(f))['lr'])
+    assert best == min(finals, key=finals.get)
+    # Each extension doubled (or halved) the rate at the edge the best sat on when it was added
+    extra = sorted(set(finals) - set(grid))
+    for lr in extra:
+        assert lr > max(grid) or lr < min(grid)
+
+
+def test_grid_grows_past_the_edge_of_its_best():
+    inf = float('inf')
+    # Best at the largest rate: try twice that rate
+    assert benchmark.extend_grid({(1., None): 3., (2., None): 2.}, (2., None)) == [(4., None)]
+    # Best at the smallest rate: try half
+    assert benchmark.extend_grid({(1., None): 1., (2., None): 2.}, (1., None)) == [(0.5, None)]
+    # Best inside the grid: done
+    assert benchmark.extend_grid({(1., 0.1): 3., (2., 0.1): 1., (4., 0.1): 2.}, (2., 0.1)) == []
+    # The edge is taken per rho: the best rate at rho 1 is the largest tried at rho 1
+    finals = {(1., 0.1): 3., (8., 0.1): 3., (1., 1.): 2., (2., 1.): 1.}
+    assert benchmark.extend_grid(finals, (2., 1.)) == [(4., 1.)]
+    # Nothing diverged is never extended from: when every run diverged there is no best
+    assert benchmark.extend_grid({(1., None): inf, (2., None): inf}, (1., None)) == []
+
+
+def test_retime_repeats_the_best_runs_with_the_same_losses(tmp_path):
+    data = corpus(tmp_path)
+    out = tmp_path / 'bench'
+    assert benchmark.main(TINY + ['--optimizers', 'adamw,sign_momentum', '--grid', 'tiny', '--seeds', '0',
+                                  '--retime', '--data', data, '--out', str(out)]) == 0
+    with open(out / 'timing.csv', newline='') as f:
+        timing = list(csv.DictReader(f))
+    assert {r['optimizer'] for r in timing} == {'adamw', 'sign_momentum'}
+    # The same seed gives the same batches and weights, so the re-run reproduces the grid's losses
+    assert all(float(r['loss_difference']) == 0 for r in timing)
+    assert all(float(r['train_time_s']) > 0 for r in timing)
+    table = (out / 'benchmark.md').read_text(encoding='utf-8')
+    assert 'quiet run' in table
 
 
 def test_sign_momentum_clips_everything():

@@ -16,8 +16,11 @@ with every optimizer of this chapter, under one protocol:
 * **The same model, data and batches.** Every run of a seed starts from the same weights and
   sees the same batches in the same order.
 * **A learning-rate grid per optimizer**, tuned with seed 0: the setting with the lowest final loss on the
-  *validation* split wins. For Sophia-G the grid also covers $\rho$, and every run logs the fraction of
-  clipped coordinates, the quantity the Sophia authors suggest tuning $\rho$ by.
+  *validation* split wins. For Sophia-G the grid also covers $\rho$ (from 0.04 to 5), and every run logs
+  the fraction of clipped coordinates, the quantity the Sophia authors suggest tuning $\rho$ by.
+* **Grids that grow.** A best learning rate at the edge of its grid means the grid was too narrow
+  for that optimizer, and a narrow grid would handicap it. So when the best rate is the largest (or
+  smallest) one tried, the next run doubles (or halves) it, up to `--extend` times (3 by default).
 * **Reported on a separate test split**, with the best setting run again for the other seeds: the
   table gives the mean and the spread (the smallest and largest value) over the seeds.
 * **A fully decayed schedule**: a linear warm-up and a cosine decay to zero at the last step, for every
@@ -25,7 +28,10 @@ with every optimizer of this chapter, under one protocol:
   it is meant to be, and evaluated at its averaged weights.
 * **Three x-axes**: the loss against steps, against forward-backward passes (Sophia-G's Hessian estimate
   is one more pass every `hess_interval` steps), and against training time (validation excluded).
-  Times are measured in the same runs on a shared machine, so they are only indicative.
+  The grid's runs share the machine with whatever else runs, so with `--retime` every optimizer's
+  best setting is trained once more with seed 0, one after the other in one process, and the time
+  axis comes from these runs. Run that step on a quiet machine; it also checks that a re-run gives
+  the same losses.
 * **Controls** for Sophia-G: *sign-momentum* is Sophia-G with every coordinate clipped (no Hessian
   estimate: $h = 0$, so every ratio clips and the step is $\eta \operatorname{sign}(m)$), and
   *Sophia-G, bias-corrected h* divides $h$ by $1 - \beta_2^n$ after $n$ estimates.
@@ -35,13 +41,15 @@ by AdamW with the same schedule at a fixed learning rate, `MUON_ADAMW_LR`, the m
 Muon uses `adjust_lr_fn='match_rms_adamw'`, so its grid is AdamW's.
 
 ```bash
-python -m labml_nn.optimizers.benchmark                      # the full configuration
+python -m labml_nn.optimizers.benchmark                      # the grid, every seed
+python -m labml_nn.optimizers.benchmark --retime             # then, on a quiet machine, the times
 python -m labml_nn.optimizers.benchmark --steps 200 --d-model 64 --seeds 0,1,2   # reduced
 ```
 
-It writes `results.csv` (one row per run and evaluation), `summary.csv`, `benchmark.md` (the table)
-and `benchmark.png` into `--out`; each run keeps its own run folder below it, and a second invocation
-reuses the finished runs. The results we measured are on the [chapter's index page](index.html).
+It writes `results.csv` (one row per run and evaluation), `summary.csv`, `benchmark.md` (the table),
+`benchmark.png` and, with `--retime`, `timing.csv` into `--out`; each run keeps its own run folder
+below it, and a second invocation reuses the finished runs, so the grid can be split between
+processes with `--optimizers` and gathered by one last invocation. The results we measured are on the [chapter's index page](index.html).
 """
 
 import csv
@@ -101,11 +109,18 @@ class BenchConfig(RunConfig):
     weight_decay: float = flag(0.1, help='decoupled weight decay of the matrices (Lion: times 3)')
     grid: str = flag('full', help="'full' or 'tiny' (one learning rate per optimizer, for tests)",
                      choices=['full', 'tiny'])
+    extend: int = flag(3, help='times a grid may grow by a factor of 2 past the edge its best learning rate '
+                               'sits on', on_resume='apply')
+    retime: bool = flag(False, help="run each optimizer's best setting again with the first seed, one after "
+                                    "the other, and take the time axis from these runs (run it on a quiet machine)",
+                        on_resume='apply')
 
     def validate(self):
         super().validate()
         check_positive(self, 'd_model', 'heads', 'd_ff', 'n_layers', 'seq_len', 'batch_size', 'eval_windows',
                        'hess_interval')
+        if self.extend < 0:
+            raise ExperimentError(f"--extend={self.extend} must be 0 or more")
         if self.d_model % self.heads or self.d_model % 2:
             raise ExperimentError(f"--d-model={self.d_model} must be even and divisible by --heads={self.heads}")
         seeds(self)
@@ -186,9 +201,9 @@ OPTIMIZERS: Dict[str, Tuple[List[float], Optional[List[float]], Callable]] = {
                                                                           warmup_steps=cfg.warmup_steps)),
     'soap': ([1.5e-3, 3e-3, 6e-3, 1.2e-2, 2.4e-2], None,
              lambda m, lr, rho, wd, cfg: SOAP(split_params(m, wd), lr=lr, weight_decay=wd)),
-    'sophia_g': ([5e-4, 1e-3, 2e-3, 4e-3, 8e-3], [0.04, 1.],
+    'sophia_g': ([5e-4, 1e-3, 2e-3, 4e-3, 8e-3], [0.04, 0.2, 1., 5.],
                  lambda m, lr, rho, wd, cfg: Sophia(split_params(m, wd), lr=lr, rho=rho, betas=(0.965, 0.99))),
-    'sophia_g_bias_corrected_h': ([5e-4, 1e-3, 2e-3, 4e-3, 8e-3], [0.04, 1.],
+    'sophia_g_bias_corrected_h': ([5e-4, 1e-3, 2e-3, 4e-3, 8e-3], [0.04, 0.2, 1., 5.],
                                   lambda m, lr, rho, wd, cfg: SophiaBiasCorrectedH(split_params(m, wd), lr=lr,
                                                                                    rho=rho, betas=(0.965, 0.99))),
     'sign_momentum': ([2.5e-4, 5e-4, 1e-3, 2e-3, 4e-3], None,
@@ -402,16 +417,23 @@ def train(cfg: BenchConfig) -> Dict[str, Any]:
     results: List[Dict[str, Any]] = []
     best: Dict[str, Tuple[float, Optional[float]]] = {}
     for name in names(cfg):
-        finals = {}
-        for lr, rho in grid(cfg, name):
-            run = train_one(cfg, splits, name, lr, rho, all_seeds[0])
-            if run.get('interrupted'):
-                return {'out': str(out), 'interrupted': True}
-            rows = run['rows']
-            finals[(lr, rho)] = rows[-1]['valid_loss']
-            results += [dict(optimizer=name, lr=lr, rho=rho, seed=all_seeds[0], **r) for r in rows]
-        # The best setting on the validation split (a diverged run counts as infinitely bad)
-        best[name] = min(finals, key=lambda k: finals[k] if math.isfinite(finals[k]) else math.inf)
+        finals: Dict[Tuple[float, Optional[float]], float] = {}
+        settings = grid(cfg, name)
+        extensions = 0
+        while settings:
+            for lr, rho in settings:
+                run = train_one(cfg, splits, name, lr, rho, all_seeds[0])
+                if run.get('interrupted'):
+                    return {'out': str(out), 'interrupted': True}
+                rows = run['rows']
+                finals[(lr, rho)] = rows[-1]['valid_loss']
+                results += [dict(optimizer=name, lr=lr, rho=rho, seed=all_seeds[0], **r) for r in rows]
+            # The best setting on the validation split (a diverged run counts as infinitely bad)
+            best[name] = min(finals, key=lambda k: finals[k] if math.isfinite(finals[k]) else math.inf)
+            settings = []
+            if cfg.grid == 'full' and extensions < cfg.extend:
+                settings = extend_grid(finals, best[name])
+                extensions += 1
         for seed in all_seeds[1:]:
             lr, rho = best[name]
             run = train_one(cfg, splits, name, lr, rho, seed)
@@ -419,13 +441,61 @@ def train(cfg: BenchConfig) -> Dict[str, Any]:
                 return {'out': str(out), 'interrupted': True}
             rows = run['rows']
             results += [dict(optimizer=name, lr=lr, rho=rho, seed=seed, **r) for r in rows]
-    summary = summarise(results, best, all_seeds)
-    write_outputs(cfg, out, results, summary, best)
+    timing = None
+    if cfg.retime:
+        timing = retime(cfg, splits, best, all_seeds[0], results)
+        if timing is None:
+            return {'out': str(out), 'interrupted': True}
+    summary = summarise(results, best, all_seeds, timing)
+    write_outputs(cfg, out, results, summary, best, timing)
     return {'summary': summary, 'out': str(out), 'interrupted': False}
 
 
-def summarise(results, best, all_seeds) -> List[Dict[str, Any]]:
-    """Per optimizer: its best setting, and the final test loss of that setting over the seeds"""
+def extend_grid(finals: Dict[Tuple[float, Optional[float]], float],
+                best: Tuple[float, Optional[float]]) -> List[Tuple[float, Optional[float]]]:
+    """
+    If the best learning rate is the largest (smallest) one tried at its $\rho$, the next setting to try is
+    twice (half) that rate; a grid whose best is inside it is done
+    """
+    lr, rho = best
+    tried = sorted(l for l, r in finals if r == rho)
+    if not math.isfinite(finals[best]):
+        return []
+    if lr == tried[-1]:
+        return [(lr * 2, rho)]
+    if lr == tried[0]:
+        return [(lr / 2, rho)]
+    return []
+
+
+def retime(cfg: BenchConfig, splits: Splits, best, seed: int, results) -> Optional[Dict[str, List[Dict[str, float]]]]:
+    """
+    ### Time on a quiet machine
+
+    The runs of the grid share the machine with whatever else runs, so their times say little. With
+    `--retime` every optimizer's best setting is trained once more with the first seed, one after the
+    other in this process, and these runs give the time axis. The losses must come out as in the
+    grid: the same seed gives the same batches and the same weights; we record the largest difference.
+    """
+    timing = {}
+    for name, (lr, rho) in best.items():
+        run = train_one(replace(cfg, out=str(Path(cfg.out) / 'timing')), splits, name, lr, rho, seed)
+        if run.get('interrupted'):
+            return None
+        rows = run['rows']
+        grid_rows = [r for r in results if r['optimizer'] == name and r['lr'] == lr and r['rho'] == rho and
+                     r['seed'] == seed]
+        diff = max((abs(a['test_loss'] - b['test_loss']) for a, b in zip(rows, grid_rows)
+                    if math.isfinite(a['test_loss'])), default=0.)
+        timing[name] = [dict(r, loss_difference=diff) for r in rows]
+    return timing
+
+
+def summarise(results, best, all_seeds, timing=None) -> List[Dict[str, Any]]:
+    """
+    Per optimizer: its best setting, and the final test loss of that setting over the seeds; the
+    training time is the quiet re-run's when there is one, otherwise the mean over the seeds
+    """
     rows = []
     for name, (lr, rho) in best.items():
         finals = {}
@@ -434,17 +504,19 @@ def summarise(results, best, all_seeds) -> List[Dict[str, Any]]:
                 finals[r['seed']] = r  # the last evaluation of each seed wins
         test = [finals[s]['test_loss'] for s in all_seeds if s in finals]
         valid = [finals[s]['valid_loss'] for s in all_seeds if s in finals]
+        time_s = (timing[name][-1]['train_time_s'] if timing else
+                  statistics.fmean(finals[s]['train_time_s'] for s in finals))
         rows.append(dict(optimizer=name, lr=lr, rho=rho, n_seeds=len(test),
                          test_mean=statistics.fmean(test), test_min=min(test), test_max=max(test),
                          valid_mean=statistics.fmean(valid), passes=int(finals[all_seeds[0]]['passes']),
-                         train_time_s=statistics.fmean(finals[s]['train_time_s'] for s in finals),
+                         train_time_s=time_s, quiet_time=bool(timing),
                          clipped=finals[all_seeds[0]]['clipped']))
     rows.sort(key=lambda r: r['test_mean'])
     return rows
 
 
-def write_outputs(cfg: BenchConfig, out: Path, results, summary, best):
-    """`results.csv`, `summary.csv`, `benchmark.md` and `benchmark.png`"""
+def write_outputs(cfg: BenchConfig, out: Path, results, summary, best, timing=None):
+    """`results.csv`, `summary.csv`, `benchmark.md`, `benchmark.png` and, with `--retime`, `timing.csv`"""
     keys = ['optimizer', 'lr', 'rho', 'seed', 'step', 'passes', 'train_time_s', 'train_loss', 'valid_loss',
             'test_loss', 'clipped']
     with open(out / 'results.csv', 'w', newline='') as f:
@@ -458,7 +530,8 @@ def write_outputs(cfg: BenchConfig, out: Path, results, summary, best):
         w.writeheader()
         w.writerows(summary)
     lines = [f"| optimizer | best lr | ρ | test loss, mean (min–max) over {summary[0]['n_seeds']} seeds "
-             f"| valid loss | fwd-bwd passes | train time (s) | clipped |",
+             f"| valid loss | fwd-bwd passes | {'train time (s), quiet run' if timing else 'train time (s)'} "
+             f"| clipped |",
              '|---|---|---|---|---|---|---|---|']
     for r in summary:
         clipped = '' if math.isnan(r['clipped']) else f"{100 * r['clipped']:.0f}%"
@@ -467,10 +540,18 @@ def write_outputs(cfg: BenchConfig, out: Path, results, summary, best):
                      f"{r['test_mean']:.3f} ({r['test_min']:.3f}–{r['test_max']:.3f}) | {r['valid_mean']:.3f} | "
                      f"{r['passes']} | {r['train_time_s']:.1f} | {clipped} |")
     (out / 'benchmark.md').write_text('\n'.join(lines) + '\n', encoding='utf-8')
-    plot(out, results, best, summary)
+    if timing:
+        with open(out / 'timing.csv', 'w', newline='') as f:
+            w = csv.writer(f)
+            w.writerow(['optimizer', 'step', 'train_time_s', 'test_loss', 'loss_difference'])
+            for name, rows in timing.items():
+                for r in rows:
+                    w.writerow([name, int(r['step']), f"{r['train_time_s']:.6g}", f"{r['test_loss']:.6g}",
+                                f"{r['loss_difference']:.3g}"])
+    plot(out, results, best, summary, timing)
 
 
-def plot(out: Path, results, best, summary):
+def plot(out: Path, results, best, summary, timing=None):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -489,8 +570,12 @@ def plot(out: Path, results, best, summary):
                      'bias' in name else '-')
         axes[0].plot(steps, mean('test_loss'), **style)
         axes[1].plot(mean('passes'), mean('test_loss'), **style)
-        axes[2].plot(mean('train_time_s'), mean('test_loss'), **style)
-    for ax, xlabel in zip(axes, ['steps', 'forward-backward passes', 'training time (s), shared CPU']):
+        if timing:
+            axes[2].plot([r['train_time_s'] for r in timing[name]], [r['test_loss'] for r in timing[name]], **style)
+        else:
+            axes[2].plot(mean('train_time_s'), mean('test_loss'), **style)
+    time_label = 'training time (s), one quiet run, seed 0' if timing else 'training time (s), shared machine'
+    for ax, xlabel in zip(axes, ['steps', 'forward-backward passes', time_label]):
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel('test loss (mean over seeds)')
