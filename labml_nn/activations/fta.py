@@ -10,6 +10,7 @@ summary: >
 
 This is a PyTorch implementation of the activation from the paper
 [Fuzzy Tiling Activations: A Simple Approach to Learning Sparse Representations Online](https://arxiv.org/abs/1911.08068).
+(We found no official code released with the paper.)
 
 In online reinforcement learning, a network that updates its value estimate for one state tends to
 change it for unrelated states as well (*interference*), because dense features are shared by all

@@ -11,6 +11,7 @@ summary: >
 This is the activation from the paper
 [Gaussian Error Linear Units (GELUs)](https://arxiv.org/abs/1606.08415), used in BERT, GPT and most
 transformers since.
+(The official code is at [github.com/hendrycks/GELUs](https://github.com/hendrycks/GELUs).)
 
 ReLU multiplies its input by a gate that is $1$ or $0$ depending on the sign of $x$.
 GELU multiplies it by the *probability* that a standard normal variable is smaller than $x$:

@@ -16,6 +16,9 @@ and in the [GELU](gelu.html) paper:
 
 $$\operatorname{Swish}_\beta(x) = x \cdot \sigma(\beta x) = \frac{x}{1 + e^{-\beta x}}$$
 
+Neither paper released official code; the reference implementations are TensorFlow's `tf.nn.swish`
+and PyTorch's `torch.nn.functional.silu`, which the tests compare with.
+
 The sigmoid acts as a soft gate on the input: close to $1$ for large positive $x$ (Swish is then
 $\approx x$, like ReLU) and close to $0$ for large negative $x$ (Swish is then $\approx 0$).
 Unlike ReLU it is smooth, and it is not monotonic: it dips below zero, to a minimum of about

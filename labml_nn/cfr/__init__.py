@@ -11,6 +11,8 @@ summary: >
 This is an implementation of CFR from the paper
 [Regret Minimization in Games with Incomplete Information](https://proceedings.neurips.cc/paper/2007/hash/08d98638c6fcd194a4b1e6992063e944-Abstract.html)
 (Zinkevich, Johanson, Bowling and Piccione, NeurIPS 2007).
+The paper is not on arXiv and we found no official code; OpenSpiel's `cfr.py`, in
+[github.com/google-deepmind/open_spiel](https://github.com/google-deepmind/open_spiel), is a widely used reference.
 We run it on [Kuhn poker](kuhn.html), a three-card poker game small enough that every number can
 be checked.
 

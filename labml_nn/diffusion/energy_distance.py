@@ -11,7 +11,9 @@ summary: >
 To say whether a generative model learnt a 2-D toy distribution we compare its samples $Y$ with
 samples $X$ of the data.
 The likelihood is not available for a GAN, and a picture is not a number, so we use the
-[energy distance](https://en.wikipedia.org/wiki/Energy_distance) (Székely and Rizzo):
+[energy distance](https://en.wikipedia.org/wiki/Energy_distance) (Székely and Rizzo; their own
+implementation is the R package [energy](https://github.com/mariarizzo/energy), functions `edist` and
+`eqdist.etest`):
 
 $$D^2(X, Y) = 2 \mathbb{E}\lVert X - Y \rVert - \mathbb{E}\lVert X - X' \rVert - \mathbb{E}\lVert Y - Y' \rVert$$
 

@@ -9,7 +9,8 @@ summary: >
 # Classifier-Free Diffusion Guidance
 
 This is an implementation of
-[Classifier-Free Diffusion Guidance](https://arxiv.org/abs/2207.12598) (Ho and Salimans, 2022).
+[Classifier-Free Diffusion Guidance](https://arxiv.org/abs/2207.12598) (Ho and Salimans, 2022;
+no official code was released).
 
 A class-conditional diffusion model $\epsilon_\theta(x_t, t, c)$ samples each class, but its samples
 are often only loosely of that class.

@@ -13,6 +13,8 @@ This is a PyTorch implementation of the LSTM from
 Schmidhuber, 1997), with the forget gate added in
 [Learning to Forget: Continual Prediction with LSTM](https://doi.org/10.1162/089976600300015015)
 (Gers, Schmidhuber and Cummins, 2000); this is the form that `torch.nn.LSTM` implements.
+Neither paper is on arXiv, and we found no official code; `torch.nn.LSTM` is the reference our tests
+compare with.
 
 A plain recurrent network computes $h_t = \tanh(W x_t + U h_{t-1})$.
 The gradient from a loss at step $t$ to a state many steps earlier is a product of one Jacobian

@@ -10,6 +10,8 @@ summary: >
 
 This is a PyTorch implementation of the layer from the paper
 [Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift](https://arxiv.org/abs/1502.03167).
+(No official code was released with the paper; the tests compare ours with PyTorch's `nn.BatchNorm1d` and
+`nn.BatchNorm2d`.)
 
 The input of a layer keeps changing during training, because the layers before it keep changing.
 Batch normalization fixes the first two moments of every channel: it subtracts the channel's mean

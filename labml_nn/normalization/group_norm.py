@@ -10,6 +10,8 @@ summary: >
 
 This is a PyTorch implementation of the layer from the paper
 [Group Normalization](https://arxiv.org/abs/1803.08494).
+(The official code and models, in Caffe2, are in
+[github.com/facebookresearch/Detectron](https://github.com/facebookresearch/Detectron), folder `projects/GN`.)
 
 [Batch normalization](batch_norm.html) degrades with small batches, which is what detection and
 segmentation models trained on large images can afford.

@@ -10,6 +10,7 @@ summary: >
 
 This is a PyTorch implementation of the layer from the paper
 [Instance Normalization: The Missing Ingredient for Fast Stylization](https://arxiv.org/abs/1607.08022).
+(The official code, in Lua Torch, is at [github.com/DmitryUlyanov/texture_nets](https://github.com/DmitryUlyanov/texture_nets).)
 
 A style-transfer network should not care about the contrast of the content image.
 Instance normalization removes it: every channel of every image is normalized over its own
@@ -22,10 +23,8 @@ For $X \in \mathbb{R}^{B \times C \times L}$ (positions flattened into $L$),
 Y_{b,k,l} &= \gamma_k \frac{X_{b,k,l} - \mu_{b,k}}{\sqrt{\sigma^2_{b,k} + \epsilon}} + \beta_k
 \end{align}
 
-It is [batch normalization](batch_norm.html) with the sum over the batch removed, and
-[group normalization](group_norm.html) with one channel per group.
-As in layer normalization, nothing depends on the other examples of the batch, and training and
-inference agree.
+It is [group normalization](group_norm.html) with one channel per group ($G = C$); that page says
+what it shares with the other layers and what normalizing each channel alone gives up.
 """
 
 import torch

@@ -10,6 +10,7 @@ summary: >
 
 This is a PyTorch implementation of the layer from the paper
 [Layer Normalization](https://arxiv.org/abs/1607.06450).
+(The official code, in Theano, is at [github.com/ryankiros/layer-norm](https://github.com/ryankiros/layer-norm).)
 
 [Batch normalization](batch_norm.html) needs a batch: its statistics are taken over the examples,
 it behaves differently in training and at inference, and it does not fit recurrent networks, where

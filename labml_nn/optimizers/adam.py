@@ -13,6 +13,8 @@ This is a PyTorch implementation of the optimizer from the paper
 [Adam: A Method for Stochastic Optimization](https://arxiv.org/abs/1412.6980), and of its variant with
 decoupled weight decay, AdamW, from
 [Decoupled Weight Decay Regularization](https://arxiv.org/abs/1711.05101).
+(The Adam paper released no official code; AdamW's official code, in Lua Torch, is at
+[github.com/loshchil/AdamW-and-SGDW](https://github.com/loshchil/AdamW-and-SGDW).)
 
 Adam keeps two exponential moving averages per parameter: $m_t$ of the gradient (the direction) and
 $v_t$ of the squared gradient (the typical size of the gradient of that coordinate).

@@ -13,6 +13,11 @@ first `warmup` steps:
 
 $$\eta_t = \eta \cdot \min\Big(1, \frac{t}{\text{warmup}}\Big)$$
 
+The warm-up has no paper of its own: [Attention Is All You Need](https://arxiv.org/abs/1706.03762)
+used it with Adam (see the [Noam schedule](noam.html) for that paper's official code), and
+[Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour](https://arxiv.org/abs/1706.02677) with
+SGD and large batches.
+
 ## Why warm up
 
 At the start of training three things make large steps dangerous at once:

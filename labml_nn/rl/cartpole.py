@@ -28,13 +28,22 @@ The benchmark criterion for CartPole is an average return of at least 195 over 1
 episodes.
 `evaluate` plays 100 episodes (one per copy of the environment, side by side, with their own
 seeds) with a given policy and returns their returns.
+
+## The record of a run
+
+Both experiments keep the returns of the training episodes in their checkpoints (`EpisodeLog`) and
+end the same way (`finish`): `returns.png` in the run folder, and a summary that is printed and
+returned.
 """
 
+import time
 from typing import Callable, List, Tuple
 
 import gymnasium as gym
 import numpy as np
 import torch
+
+from labml_nn.experiments.trainer import Run
 
 
 class CartPoles:
@@ -110,3 +119,48 @@ def evaluate(act: Callable[[torch.Tensor], torch.Tensor], n_episodes: int = 100,
                 still.append(i)
         running = still
     return returns
+
+
+class EpisodeLog:
+    """The returns of the finished training episodes, kept in the checkpoint"""
+
+    def __init__(self, envs: CartPoles):
+        self.envs = envs
+
+    def state_dict(self):
+        return {'episode_returns': list(self.envs.episode_returns)}
+
+    def load_state_dict(self, state):
+        self.envs.episode_returns = list(state['episode_returns'])
+
+
+def plot_returns(run: Run, envs: CartPoles):
+    """The returns of the training episodes and their mean over the last 100"""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    r = np.array(envs.episode_returns)
+    if len(r):
+        ax.plot(r, color='0.75', linewidth=0.6, label='training episode')
+        mean = np.array([r[max(0, i - 99):i + 1].mean() for i in range(len(r))])
+        ax.plot(mean, color='C0', label='mean of the last 100')
+    ax.axhline(195, color='C3', linestyle='--', linewidth=0.8, label='195')
+    ax.set_xlabel('training episode')
+    ax.set_ylabel('return')
+    ax.legend(loc='upper left', fontsize=8)
+    fig.tight_layout()
+    run.save_figure(fig, 'returns.png')
+    plt.close(fig)
+
+
+def finish(run: Run, envs: CartPoles, env_steps: int, started: float) -> dict:
+    """Save `returns.png`, then print and return the run's summary"""
+    plot_returns(run, envs)
+    summary = run.summary()
+    summary['env_steps'] = env_steps
+    summary['episodes'] = len(envs.episode_returns)
+    summary['wall_seconds'] = time.monotonic() - started
+    run.print(f"eval_return {summary.get('eval_return')}  train_return {summary.get('train_return')}  "
+              f"episodes {summary['episodes']}  env steps {summary['env_steps']:,}")
+    return summary

@@ -10,6 +10,9 @@ summary: >
 
 This is a PyTorch implementation of the estimator from the paper
 [High-Dimensional Continuous Control Using Generalized Advantage Estimation](https://arxiv.org/abs/1506.02438).
+(No official code was released with the paper; the first author's TRPO in
+[github.com/joschu/modular_rl](https://github.com/joschu/modular_rl) uses GAE, and OpenAI Baselines'
+`ppo2` computes it as we do.)
 
 A policy-gradient method such as [PPO](ppo/index.html) raises the probability of actions that
 turned out better than expected.

@@ -15,6 +15,9 @@ times, the decoder doubles it back, and each decoder level also receives the enc
 map of the same size.
 Coarse levels see the whole image, the skips carry the fine detail, and the output has the shape
 of the input, which is what a noise predictor $\epsilon_\theta(x_t, t)$ needs.
+(The official code, in Caffe, is on the authors'
+[university page](https://lmb.informatik.uni-freiburg.de/people/ronneber/u-net/); DDPM's U-Net, in
+TensorFlow, is `diffusion_tf/models/unet.py` of [github.com/hojonathanho/diffusion](https://github.com/hojonathanho/diffusion).)
 
 [DDPM](../diffusion/ddpm/index.html) adds three things, which we keep:
 

@@ -10,6 +10,8 @@ summary: >
 
 This is a PyTorch implementation of
 [Auto-Encoding Variational Bayes](https://arxiv.org/abs/1312.6114) (Kingma and Welling, 2013).
+(The authors released no official code with the paper; PyTorch's own example, folder `vae` of
+[github.com/pytorch/examples](https://github.com/pytorch/examples), is a common reference.)
 
 A VAE is a latent-variable model: draw a code $z \sim p(z) = \mathcal{N}(\mathbf{0}, \mathbf{I})$,
 then the data from a *decoder* $p_\theta(x | z)$, a distribution whose parameters a network

@@ -13,7 +13,9 @@ This is a PyTorch implementation of the loss from
 (first as [Playing Atari with Deep Reinforcement Learning](https://arxiv.org/abs/1312.5602)), with
 double Q-learning from
 [Deep Reinforcement Learning with Double Q-learning](https://arxiv.org/abs/1509.06461).
-(DeepMind's original Lua code is at [github.com/deepmind/dqn](https://github.com/deepmind/dqn).)
+(DeepMind's original Lua code, "DQN 3.0", is at [github.com/deepmind/dqn](https://github.com/deepmind/dqn);
+the double Q-learning paper released none, and DeepMind's later JAX versions of both are in
+[github.com/google-deepmind/dqn_zoo](https://github.com/google-deepmind/dqn_zoo).)
 The [dueling network](model.html) and [prioritized replay](replay_buffer.html) have their own pages,
 and the [experiment](experiment.html) puts them together on CartPole.
 

@@ -80,11 +80,10 @@ from torch import nn
 
 from labml_nn.experiments.config import RunConfig, check_positive, check_range, flag
 from labml_nn.experiments.trainer import Run, run_main
-from labml_nn.rl.cartpole import CartPoles, evaluate
+from labml_nn.rl.cartpole import CartPoles, EpisodeLog, evaluate, finish
 from labml_nn.rl.dqn import QFuncLoss
 from labml_nn.rl.dqn.model import DuelingQNetwork, MLPTrunk
 from labml_nn.rl.dqn.replay_buffer import ReplayBuffer
-from labml_nn.rl.ppo.experiment import EpisodeLog, plot_returns
 
 
 @dataclass
@@ -188,14 +187,7 @@ def train(cfg: Config) -> dict:
                 run.log_eval(step, eval_return=sum(eval_returns) / len(eval_returns),
                              eval_min_return=min(eval_returns))
 
-        plot_returns(run, envs, 1)
-        summary = run.summary()
-        summary['env_steps'] = run.done
-        summary['episodes'] = len(envs.episode_returns)
-        summary['wall_seconds'] = time.monotonic() - started
-        run.print(f"eval_return {summary.get('eval_return')}  train_return {summary.get('train_return')}  "
-                  f"episodes {summary['episodes']}  env steps {summary['env_steps']:,}")
-        return summary
+        return finish(run, envs, run.done, started)
 
 
 def main(argv=None) -> int:

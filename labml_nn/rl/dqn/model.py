@@ -11,6 +11,8 @@ summary: >
 This is the network of the paper
 [Dueling Network Architectures for Deep Reinforcement Learning](https://arxiv.org/abs/1511.06581),
 used by [DQN](index.html).
+(No official code was released with the paper; OpenAI Baselines' `deepq` has the same head behind its
+`dueling` option, in [github.com/openai/baselines](https://github.com/openai/baselines).)
 
 In many states the action does not matter much: when the pole is upright and centred, both pushes
 are fine.

@@ -10,6 +10,8 @@ summary: >
 
 This is an implementation of the replay buffer from the paper
 [Prioritized Experience Replay](https://arxiv.org/abs/1511.05952), used by [DQN](index.html).
+(No official code was released; DeepMind's later JAX version is in
+[dqn_zoo](https://github.com/google-deepmind/dqn_zoo).)
 
 A uniform replay buffer samples every stored transition equally often, although most of them are
 already predicted well and teach little.

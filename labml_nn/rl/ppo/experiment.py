@@ -72,7 +72,7 @@ from torch.distributions import Categorical
 
 from labml_nn.experiments.config import RunConfig, check_positive, check_range, flag
 from labml_nn.experiments.trainer import Run, run_main
-from labml_nn.rl.cartpole import CartPoles, evaluate
+from labml_nn.rl.cartpole import CartPoles, EpisodeLog, evaluate, finish
 from labml_nn.rl.gae import gae
 from labml_nn.rl.ppo import ClippedPPOLoss, ClippedValueFunctionLoss
 
@@ -128,40 +128,6 @@ class ActorCritic(nn.Module):
     def forward(self, obs: torch.Tensor):
         """`obs` is `[batch_size, obs_size]`; returns the action distribution and $V(s)$ `[batch_size]`"""
         return Categorical(logits=self.policy(obs)), self.value(obs).squeeze(-1)
-
-
-class EpisodeLog:
-    """The returns of the finished training episodes, kept in the checkpoint"""
-
-    def __init__(self, envs: CartPoles):
-        self.envs = envs
-
-    def state_dict(self):
-        return {'episode_returns': list(self.envs.episode_returns)}
-
-    def load_state_dict(self, state):
-        self.envs.episode_returns = list(state['episode_returns'])
-
-
-def plot_returns(run: Run, envs: CartPoles, steps_per_update: int):
-    """The training returns (and their moving mean over 100 episodes) and the evaluations"""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    import numpy as np
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    r = np.array(envs.episode_returns)
-    if len(r):
-        ax.plot(r, color='0.75', linewidth=0.6, label='training episode')
-        mean = np.array([r[max(0, i - 99):i + 1].mean() for i in range(len(r))])
-        ax.plot(mean, color='C0', label='mean of the last 100')
-    ax.axhline(195, color='C3', linestyle='--', linewidth=0.8, label='195')
-    ax.set_xlabel('training episode')
-    ax.set_ylabel('return')
-    ax.legend(loc='upper left', fontsize=8)
-    fig.tight_layout()
-    run.save_figure(fig, 'returns.png')
-    plt.close(fig)
 
 
 def train(cfg: Config) -> dict:
@@ -243,14 +209,7 @@ def train(cfg: Config) -> dict:
                 run.log_eval(step, eval_return=sum(eval_returns) / len(eval_returns),
                              eval_min_return=min(eval_returns))
 
-        plot_returns(run, envs, batch_size)
-        summary = run.summary()
-        summary['env_steps'] = run.done * batch_size
-        summary['episodes'] = len(envs.episode_returns)
-        summary['wall_seconds'] = time.monotonic() - started
-        run.print(f"eval_return {summary.get('eval_return')}  train_return {summary.get('train_return')}  "
-                  f"episodes {summary['episodes']}  env steps {summary['env_steps']:,}")
-        return summary
+        return finish(run, envs, run.done * batch_size, started)
 
 
 def main(argv=None) -> int:
