@@ -6,6 +6,7 @@ model and optimizer modules import only torch (so a reader can copy one into a n
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import warnings
@@ -64,3 +65,18 @@ def test_whole_site_builds_strict(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / 'docs/index.html').exists()
     assert (tmp_path / 'docs/optimizers/sophia.html').exists()
+    # The home page's years are the papers' (first arXiv version or publication), also where the
+    # page's first arXiv link is another paper (RMSNorm, multi-head attention, Muon) or the paper
+    # is not on arXiv in its year (AMSGrad: ICLR 2018, on arXiv in 2019; Kuhn poker: 1950).
+    home = (tmp_path / 'docs/index.html').read_text(encoding='utf-8')
+    years = dict(re.findall(r'<a href="([^"]+)">[^<]*</a> <span class="year">(\d+)</span>', home))
+    assert {page: years.get(page) for page in HOME_YEARS} == HOME_YEARS
+    # A chapter that is one paper carries its year in its own front matter.
+    from pylit.parse import decode_source, parse_module
+    for rel, year in {'lstm/__init__.py': 1997, 'cfr/__init__.py': 2007}.items():
+        assert parse_module(decode_source((SOURCES / rel).read_bytes())).year == year, rel
+
+
+HOME_YEARS = {'optimizers/adam.html': '2014', 'optimizers/amsgrad.html': '2018',
+              'optimizers/muon.html': '2024', 'normalization/rms_norm.html': '2019',
+              'transformers/mha.html': '2017', 'cfr/kuhn.html': '1950'}

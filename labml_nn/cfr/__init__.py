@@ -1,6 +1,7 @@
 r"""
 ---
 title: Counterfactual Regret Minimization (CFR)
+year: 2007
 summary: >
   An annotated implementation of counterfactual regret minimization, which finds a Nash equilibrium of
   a two-player zero-sum game with imperfect information, with its average strategy and exploitability.

@@ -1,6 +1,7 @@
 r"""
 ---
 title: Kuhn Poker
+year: 1950
 summary: >
   Kuhn poker, a three-card poker game, written as a game history for counterfactual regret
   minimization; CFR finds its equilibrium and the game value of -1/18.

@@ -1,6 +1,7 @@
 r"""
 ---
 title: Long Short-Term Memory (LSTM)
+year: 1997
 summary: >
   An annotated PyTorch implementation of the LSTM cell built from its gates, and a multi-layer LSTM,
   equal to torch.nn.LSTMCell and torch.nn.LSTM with the same weights.

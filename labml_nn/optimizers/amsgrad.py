@@ -1,6 +1,7 @@
 r"""
 ---
 title: AMSGrad Optimizer
+year: 2018
 summary: >
   An annotated PyTorch implementation of AMSGrad, Adam whose denominator never shrinks, and why that
   repairs Adam's convergence proof.

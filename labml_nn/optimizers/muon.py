@@ -1,6 +1,7 @@
 r"""
 ---
 title: Muon Optimizer
+year: 2024
 summary: >
   An annotated PyTorch implementation of Muon: momentum whose matrix is replaced by the nearest
   orthogonal matrix, computed with a few Newton-Schulz iterations in bfloat16.
