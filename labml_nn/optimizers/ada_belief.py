@@ -34,13 +34,23 @@ take large steps.
 The paper argues that this combines Adam's fast convergence with SGD's generalisation, and
 reports it on image classification, language modelling and GANs.
 
-$\epsilon$ is added twice, inside $s_t$ (so it accumulates in the state, which keeps $s_t$
-away from zero when the gradients are perfectly predictable) and to the denominator, as in the
-paper's algorithm and the official code.
+$\epsilon$ is added twice, as in the paper's algorithm and the official code: inside $s_t$, where it
+accumulates in the state up to $\epsilon / (1 - \beta_2)$ and keeps $s_t$ away from zero when the
+gradients are perfectly predictable, and to the denominator.
+(The accumulation began as an in-place addition in the official code, which the authors kept and
+wrote into the algorithm.)
 The official code also offers a rectification (as [RAdam](radam.html)) and AMSGrad's maximum; we
 implement the paper's plain algorithm, the official code with `rectify=False`, `amsgrad=False`.
-Its default $\epsilon = 10^{-16}$ is much smaller than Adam's because $s_t$ is much smaller than
-$v_t$. The weight decay is decoupled by default, as in the official code.
+Its default $\epsilon = 10^{-16}$ is the square of Adam's $10^{-8}$ (the official README's rule is
+$\epsilon_\text{AdaBelief} \approx \epsilon_\text{Adam}^2$).
+It is a square because it acts mainly inside $s_t$, under the square root: the part of
+$s_t / (1 - \beta_2^t)$ that comes from $\epsilon$ is exactly $\epsilon / (1 - \beta_2)$ at every step, so the denominator is at least
+$\sqrt{\epsilon / (1 - \beta_2)} \approx 3.2 \cdot 10^{-7}$ for the defaults, while the $\epsilon$ added
+outside is negligible.
+With $\epsilon = 10^{-8}$ that floor would be $3.2 \cdot 10^{-3}$; it dominates wherever the gradient's
+deviations are smaller, and there AdaBelief steps like SGD with momentum (the official README
+suggests $10^{-8}$ for tasks on which SGD beats Adam).
+The weight decay is decoupled by default, as in the official code.
 """
 
 import math
@@ -55,8 +65,8 @@ class AdaBelief(GenericAdaptiveOptimizer):
     r"""
     ## AdaBelief optimizer
 
-    The arguments and defaults are those of the official `AdaBelief` (version 0.2) without its
-    rectification and AMSGrad options:
+    The arguments and defaults are those of the official `AdaBelief` (version 0.2) with
+    `rectify=False` (its default is `True`) and `amsgrad=False`, options that are left out here:
 
     * `params` is the iterable of parameters or the list of parameter groups
     * `lr` is the learning rate $\eta$

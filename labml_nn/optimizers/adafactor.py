@@ -15,8 +15,9 @@ This is a PyTorch implementation of Adafactor from the paper
 It follows `torch.optim.Adafactor`, which it matches in the tests.
 
 [Adam](adam.html) stores two numbers per parameter.
-For the largest models that is more memory than the parameters themselves, and Adafactor was
-designed to train T5-sized models without it.
+For the largest models that is more memory than the parameters themselves.
+Adafactor was designed to train large Transformers without it (the paper's experiments are WMT'14
+English-German translation), and it later became the optimizer of T5.
 It changes four things.
 
 ## 1. A factored second moment
@@ -27,6 +28,9 @@ Adafactor keeps only the averages of its row means $R_t \in \mathbb{R}^n$ and co
 $C_t \in \mathbb{R}^k$ and rebuilds
 
 $$\hat{V}_t = \frac{R_t C_t^\top}{\operatorname{mean}(R_t)}.$$
+
+(The paper keeps row and column *sums* and divides by the sum of $R_t$; with means the factors
+$1 / k$ and $1 / n$ cancel and $\hat{V}_t$ is the same.)
 
 This is the best rank-one approximation of $V_t$ in the sense of the (generalized) KL divergence;
 for a matrix whose entries are the product of a row scale and a column scale it is exact.
@@ -51,8 +55,10 @@ $\epsilon_2$), times $\rho_t = \min(\eta, 1 / \sqrt{t})$. A weight matrix with s
 
 With $U_t = G_t / \sqrt{\hat{V}_t}$, the update is divided by $\max(1, \operatorname{RMS}(U_t) / d)$.
 If the second moment is out of date (it lags behind a sudden change of the gradients) $U_t$ is
-large and the clip limits the step; this replaces the protection that $\beta_2$ close to one and the
-momentum give Adam.
+large and the clip limits the step.
+The paper shows that a slowly decaying second moment ($\beta_2$ close to one, as in Adam) is what
+makes these too-large updates when there is no learning-rate warm-up; with the clip and the
+increasing $\hat{\beta}_{2,t}$, Adafactor trains without warm-up and without momentum.
 
 ## The update
 
@@ -64,10 +70,11 @@ U_t &= G_t \, / \, \sqrt{\max\big(\hat{V}_t, \epsilon_1^2\big)} \\
   \frac{\max(\epsilon_2, \operatorname{RMS}(\theta_{t-1})) \, \rho_t}{\max(1, \operatorname{RMS}(U_t) / d)} U_t
 \end{align}
 
-As in `torch.optim.Adafactor`, $\epsilon_1$ is added to $\operatorname{mean}(R_t)$ as a floor
-and under the square root (its default, `None`, is the machine epsilon of the parameter's data type),
-and the decoupled weight decay is multiplied by $\eta$.
-The paper adds $\epsilon_1$ to $G_t^2$ instead.
+As in `torch.optim.Adafactor`, $\epsilon_1$ is a floor, not a summand: $\operatorname{mean}(R_t)$ is
+replaced by $\max(\operatorname{mean}(R_t), \epsilon_1)$, and $\hat{V}_t$ by $\max(\hat{V}_t, \epsilon_1^2)$
+under the square root (its default, `None`, is the machine epsilon of the parameter's data type);
+the decoupled weight decay is multiplied by $\eta$.
+The paper instead adds $\epsilon_1 = 10^{-30}$ to $G_t^2$ before the row and column sums.
 """
 
 import math
@@ -154,6 +161,7 @@ class Adafactor(GenericAdaptiveOptimizer):
         WeightDecay.apply(param, grad, group)
 
         if param.dim() > 1:
+            # $R_{t-1}$ and $C_{t-1}$ (this `c` is the column factor, not the exponent $c$)
             r, c = state['row_var'], state['col_var']
             # $R_t$: the mean of $G_t^2$ over the last dimension, `[..., n, 1]`
             r.lerp_(grad.square().mean(dim=-1, keepdim=True), one_minus_beta2)

@@ -12,8 +12,10 @@ A model stored in 16-bit floats takes half the memory and runs faster, but updat
 16 bits loses the update.
 This is [Adam](adam.html) with the remedy from
 [Mixed Precision Training](https://arxiv.org/abs/1710.03740)
-(official code: NVIDIA's [github.com/NVIDIA/apex](https://github.com/NVIDIA/apex), whose
-`amp` and `FP16_Optimizer` implement it): the optimizer keeps a float32 *master copy* of every
+(no code was released with the paper; NVIDIA implemented it in
+[github.com/NVIDIA/apex](https://github.com/NVIDIA/apex) as `apex.amp`, removed in 2025 in favour of
+PyTorch's `torch.amp`, and as `FP16_Optimizer` in `apex.fp16_utils`, long deprecated): the
+optimizer keeps a float32 *master copy* of every
 16-bit weight, applies the update to it, and writes it back to the model rounded to 16 bits.
 
 ## Why 16-bit weights cannot take small steps
@@ -37,7 +39,8 @@ The float32 master copy has 24 significant bits, so it accumulates the small ste
 
 The model's forward and backward passes still run in 16 bits, which is where the time and the
 memory of activations go.
-The optimizer state is then $4 + 4 + 4 = 12$ bytes per parameter, against $2$ for the weight itself.
+The optimizer state is then $4 + 4 + 4 = 12$ bytes per parameter, against $2$ for the weight itself
+(plus a temporary float32 copy of the gradient during the step).
 
 float16 has a narrow exponent range, so its small gradients underflow to zero in the backward
 pass; training in float16 also needs *loss scaling* (multiply the loss by a large factor before

@@ -11,7 +11,8 @@ summary: >
 
 This is a PyTorch implementation of AMSGrad from the paper
 [On the Convergence of Adam and Beyond](https://arxiv.org/abs/1904.09237)
-(there is no official code; `torch.optim.Adam(amsgrad=True)` is the reference we test against).
+(Reddi, Kale and Kumar, ICLR 2018; the arXiv version was posted in 2019).
+There is no official code; `torch.optim.Adam(amsgrad=True)` is the reference we test against.
 
 ## What goes wrong with Adam
 
@@ -22,8 +23,10 @@ the opposite sign the rest of the time ($-1$).
 The large gradient is the informative one, but it also inflates $v_t$, so the step it causes is
 divided by a large number; by the time the small gradients arrive, $v_t$ has decayed again and they
 are divided by a small number.
-Over a cycle the small, frequent, wrong-signed steps win, and the paper shows that such a problem
-exists for every $\beta_1 < \sqrt{\beta_2}$, which includes the usual values.
+Over a cycle the small, frequent, wrong-signed steps win.
+This example is for $\beta_1 = 0$; the paper's Theorems 2 and 3 build other convex problems, online
+and stochastic, on which Adam fails to converge for any $\beta_1 < \sqrt{\beta_2}$, which includes
+the usual values.
 
 The quantity that matters is the *effective learning rate* $\eta / \sqrt{v_t}$.
 Plain SGD, and the convergence proofs of adaptive methods, need it not to grow: a coordinate should
@@ -41,14 +44,24 @@ v^{\max}_t &= \max(v^{\max}_{t-1}, v_t) \\
   \frac{m_t}{\sqrt{v^{\max}_t / (1 - \beta_2^t)} + \epsilon}
 \end{align}
 
-$v^{\max}_t$ never decreases, so the effective learning rate of every coordinate never increases.
+In the paper's algorithm, which has no bias correction, $v^{\max}_t$ never decreases, so the
+effective learning rate $\eta / \sqrt{v^{\max}_t}$ of every coordinate never increases.
+With the bias correction we use (below) the denominator is $\sqrt{v^{\max}_t / (1 - \beta_2^t)}$,
+which still falls while $1 - \beta_2^t$ grows towards one, by up to $1 / \sqrt{1 - \beta_2} \approx 31.6$
+for $\beta_2 = 0.999$.
+For example, with one gradient of $1$ at the first step and gradients of $10^{-6}$ after it,
+`torch.optim.Adam(amsgrad=True)` keeps $v^{\max}_t = 10^{-3}$ while its step per unit of
+$m_t / (1 - \beta_1^t)$ grows from $\eta$ at $t = 1$ to $3.2 \eta$ at $t = 10$, $25 \eta$ at $t = 1000$
+and $31 \eta$ at $t = 3000$ (measured in float64).
+Once $\beta_2^t$ is negligible, the guarantee holds.
 The price is one more tensor of state per parameter (three instead of two), and a coordinate that
 once saw a huge gradient takes small steps for the rest of training.
 
 The paper's algorithm has no bias correction; we follow `torch.optim.Adam(amsgrad=True)`, which
 keeps Adam's corrections of $m_t$ and $v^{\max}_t$ (the maximum is taken over the uncorrected
 $v_t$).
-Everything else, including the weight decay and its two conventions, is [Adam](adam.html).
+Everything else, including the coupled or decoupled weight decay (with PyTorch's convention: the
+decoupled decay is multiplied by the learning rate), is [Adam](adam.html).
 """
 
 import math

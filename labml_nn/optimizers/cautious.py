@@ -33,12 +33,17 @@ The paper proves that the masked update still decreases the loss (for a small en
 the Hamiltonian-descent property of momentum methods; in its experiments the masked AdamW trains
 LLaMA models faster at no extra cost.
 
-The first-moment step is exactly the one that goes uphill, so the mask is taken on the *update
-direction* $m_t$ (Adam's denominator is positive and does not change signs).
+The paper's mask compares the sign of the base optimizer's *update*,
+$u_t = \hat{m}_t / (\sqrt{\hat{v}_t} + \epsilon)$, with that of the gradient; Adam's denominator is
+positive, so $u_t$ has the sign of $m_t$, and the mask is $\mathbb{1}[m_t \odot g_t > 0]$.
 The rescaling by $1 / \overline{\phi_t}$ follows the official code's current version; its first
 version used $\text{numel} / (\sum \phi_t + 1)$.
-As in the official `AdamW`, $\epsilon$ is added to $\sqrt{v_t}$ before the bias correction, and the
-decay is decoupled and multiplied by the learning rate.
+The decay is decoupled and multiplied by the learning rate, as in the official `AdamW`.
+$\epsilon$ is added to $\sqrt{v_t}$ before the bias correction, as in that `AdamW`'s per-tensor path
+(`foreach=False`); its default multi-tensor path (`foreach=True`, since August 2025) adds $\epsilon$
+after it, as `torch.optim.AdamW` does, to $\sqrt{v_t / (1 - \beta_2^t)}$.
+Ours is therefore that version with $\epsilon$ replaced by $\epsilon / \sqrt{1 - \beta_2^t}$: the two
+differ only while $\beta_2^t$ is not negligible (the first few thousand steps with $\beta_2 = 0.999$).
 """
 
 import math
@@ -53,7 +58,8 @@ class CautiousAdamW(GenericAdaptiveOptimizer):
     r"""
     ## Cautious AdamW optimizer
 
-    The arguments and defaults are those of the official `AdamW` of C-Optim:
+    The arguments `lr`, `betas`, `eps` and `weight_decay`, and their defaults, are those of the official
+    `AdamW` of C-Optim:
 
     * `params` is the iterable of parameters or the list of parameter groups
     * `lr` is the learning rate $\eta$
@@ -102,7 +108,7 @@ class CautiousAdamW(GenericAdaptiveOptimizer):
         mask.div_(mask.mean().clamp_(min=1e-3))
         # The step size $\eta \sqrt{1 - \beta_2^t} / (1 - \beta_1^t)$
         step_size = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-        # $\theta_t = \theta - \text{step size} \cdot m_t \odot \phi_t / (\sqrt{v_t} + \epsilon)$
+        # $\theta_t = \theta - \text{step size} \cdot \frac{m_t \odot \phi_t / \max(\overline{\phi_t}, 10^{-3})}{\sqrt{v_t} + \epsilon}$
         param.addcdiv_(m * mask, v.sqrt().add_(eps), value=-step_size)
 
     def step_group(self, group: Dict[str, Any], params: List[torch.Tensor], grads: List[torch.Tensor],

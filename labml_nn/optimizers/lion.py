@@ -23,12 +23,14 @@ m_t &= \beta_2 m_{t-1} + (1 - \beta_2) g_t
 
 ## What is different from Adam
 
-* **Every coordinate moves by exactly $\eta$** (plus the decay).
+* **Every coordinate moves by exactly $\eta$** (plus the decay), except where $c_t = 0$, since
+  $\operatorname{sign}(0) = 0$: a coordinate whose gradient has always been zero does not move.
   The sign has the same scale-freeness as Adam's $m / \sqrt{v}$, without the second moment: Lion
   keeps one tensor of state per parameter instead of two.
-  Because its steps are as large as Adam's largest ones, the paper uses a learning rate $3$–$10$
-  times smaller than AdamW's, and a weight decay $\lambda$ $3$–$10$ times larger, so that the
-  decoupled decay $\eta \lambda$ stays about the same.
+  Most of Adam's coordinates move much less than $\eta$ ($|\hat{m}_t / \sqrt{\hat{v}_t}| < 1$ when the
+  gradients are noisy), so Lion's update has a larger norm than Adam's; the paper therefore uses a
+  learning rate $3$–$10$ times smaller than AdamW's, and a weight decay $\lambda$ $3$–$10$ times
+  larger, so that the decoupled decay $\eta \lambda$ stays about the same.
 * **Two rates for one momentum.**
   The direction $c_t$ mixes the current gradient in with weight $1 - \beta_1 = 0.1$; the momentum that is
   carried on is a slower average ($\beta_2 = 0.99$).
@@ -37,8 +39,10 @@ m_t &= \beta_2 m_{t-1} + (1 - \beta_2) g_t
 * **Decoupled weight decay**, multiplied by the learning rate as in PyTorch's AdamW
   (see [`WeightDecay`](index.html)).
 
-The sign discards the magnitudes, so Lion needs gradients that are not too noisy: the paper reports
-its advantage growing with the batch size and shrinking at small batches.
+The sign discards the magnitudes, so Lion prefers large batches, whose gradients are less noisy.
+In the authors' ablation (ViT-B/16 on ImageNet) Lion's best batch size is $4096$ against AdamW's
+$256$, it remains competitive at a batch size of $64$, and at $32\text{K}$ it beats AdamW by $2.5$
+points of accuracy.
 """
 
 from typing import Any, Dict, List, Optional
@@ -92,7 +96,7 @@ class Lion(GenericAdaptiveOptimizer):
         WeightDecay.apply(param, grad, group)
         # $c_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t$
         c = m.lerp(grad, 1 - beta1)
-        # $\theta_t = \theta - \eta \operatorname{sign}(c_t)$
+        # $\theta_t = (1 - \eta \lambda) \theta_{t-1} - \eta \operatorname{sign}(c_t)$
         param.add_(c.sign_(), alpha=-lr)
         # $m_t = \beta_2 m_{t-1} + (1 - \beta_2) g_t$
         m.lerp_(grad, 1 - beta2)

@@ -10,7 +10,7 @@ summary: >
 # Muon Optimizer
 
 This is a PyTorch implementation of Muon (MomentUm Orthogonalized by Newton-Schulz), introduced by
-Keller Jordan in [Muon: An optimizer for hidden layers in neural networks](https://kellerjordan.github.io/posts/muon/)
+Keller Jordan and collaborators in [Muon: An optimizer for hidden layers in neural networks](https://kellerjordan.github.io/posts/muon/)
 (official code: [github.com/KellerJordan/Muon](https://github.com/KellerJordan/Muon)) and scaled up in
 [Muon is Scalable for LLM Training](https://arxiv.org/abs/2502.16982).
 It follows `torch.optim.Muon`, which it matches in the tests.
@@ -38,9 +38,10 @@ The factor $\sqrt{\max(1, n / k)}$ (the official code's, `adjust_lr_fn=None` or 
 gives tall matrices a larger step; `'match_rms_adamw'` uses $0.2 \sqrt{\max(n, k)}$ instead, from the
 second paper, so that the update has the root-mean-square size of AdamW's and AdamW's learning rate
 and weight decay can be reused.
-(`torch.optim.Muon` keeps the momentum as an interpolation, $B_t = \mu B_{t-1} + (1 - \mu) G_t$;
-the official code adds $G_t$ without the factor $1 - \mu$, which changes only the scale of $B$,
-and the orthogonalisation removes the scale.)
+(`torch.optim.Muon` and the official code keep the momentum as an interpolation,
+$B_t = \mu B_{t-1} + (1 - \mu) G_t$; the official code's versions before February 2025, and
+`torch.optim.Muon`'s documentation, add $G_t$ without the factor $1 - \mu$, which changes only the
+scale of $B$, and the orthogonalisation removes the scale.)
 
 ## Newton-Schulz instead of an SVD
 
@@ -59,9 +60,11 @@ smaller of the two Gram matrices.
 
 ## Only for hidden matrices
 
-Muon is defined for two-dimensional parameters. Embeddings, the output layer, biases and norms are
-trained with AdamW, in a separate optimizer, as in the official code; our
-[benchmark](benchmark.html) does the same.
+Muon is defined for matrices (the official code also takes convolution filters, flattened to
+matrices; ours takes only two-dimensional parameters).
+Embeddings, the output layer, biases and norms are trained with AdamW.
+The official code recommends doing both in one optimizer (`MuonWithAuxAdam`, with one parameter
+group per method); two separate optimizers, as in our [benchmark](benchmark.html), do the same.
 """
 
 import math
@@ -75,9 +78,9 @@ from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, check_non
 def newton_schulz(g: torch.Tensor, coefficients: Tuple[float, float, float], steps: int, eps: float,
                   dtype: Optional[torch.dtype]) -> torch.Tensor:
     r"""
-    ### Approximate orthogonalisation $\operatorname{NS}(G) \approx U V^\top$
+    ### Approximate orthogonalisation $\operatorname{NS}(X) \approx U V^\top$
 
-    * `g` is the matrix `[n, k]`
+    * `g` is the matrix $X$ `[n, k]` (in Muon, the momentum $\tilde{B}_t$)
     * `coefficients` is $(a, b, c)$
     * `steps` is the number of iterations
     * `eps` keeps the first scaling finite for a zero matrix
@@ -89,7 +92,7 @@ def newton_schulz(g: torch.Tensor, coefficients: Tuple[float, float, float], ste
     tall = g.shape[0] > g.shape[1]
     if tall:
         x = x.T
-    # Scale so that every singular value is at most one: $X = G / \max(\|G\|_F, \epsilon)$
+    # Scale so that every singular value is at most one: $X \leftarrow X / \max(\|X\|_F, \epsilon)$
     x.div_(x.norm().clamp(min=eps))
     for _ in range(steps):
         # $A = X X^\top$
@@ -122,6 +125,11 @@ class Muon(GenericAdaptiveOptimizer):
 
     * `ns_dtype` is the data type of the iteration: `torch.bfloat16`, as in `torch.optim.Muon`, or
       `None` for the parameter's own
+
+    The official code's defaults are `lr=0.02` and `weight_decay=0` (its README's example uses a decay of
+    $0.01$). With `adjust_lr_fn=None` a learning rate of that order is the usual one; torch's default
+    $10^{-3}$ makes the steps $20$ times smaller. A learning rate of the order of AdamW's is what
+    `'match_rms_adamw'` is designed for.
 
     Each matrix is orthogonalised on its own (a few matrix products), so there is no multi-tensor path.
     """
@@ -179,7 +187,7 @@ class Muon(GenericAdaptiveOptimizer):
         """
         lr, mu = group['lr'], group['momentum']
         b = state['momentum_buffer']
-        # $B_t = \mu B_{t-1} + (1 - \mu) G_t$
+        # $B_t = \mu B_{t-1} + (1 - \mu) G_t$ (here `b` is the momentum $B$, not the coefficient $b$)
         b.lerp_(grad, 1 - mu)
         # $\tilde{B}_t$: the Nesterov look-ahead $(1 - \mu) G_t + \mu B_t$, or $B_t$
         update = grad.lerp(b, mu) if group['nesterov'] else b

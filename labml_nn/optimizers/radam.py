@@ -17,8 +17,9 @@ This is a PyTorch implementation of RAdam from the paper
 In the first steps, [Adam](adam.html)'s $\hat{v}_t$ is an average of very few squared gradients.
 Its inverse square root, the adaptive learning rate $1 / \sqrt{\hat{v}_t}$, is then a very noisy
 quantity: after one step it is $1 / |g_1|$, which is unbounded when $g_1$ happens to be small.
-Large, random steps at the start can push a model into a bad region that it never leaves, which is
-why transformers are trained with a learning-rate [warm-up](adam_warmup.html).
+Large, random steps at the start can push a model into a bad region that it never leaves: this is
+the paper's explanation of why transformers need a learning-rate [warm-up](adam_warmup.html)
+(there are others, listed on that page).
 
 ## The rectification
 
@@ -29,14 +30,15 @@ An EMA with rate $\beta_2$ behaves like a simple average of
 $$\rho_t = \rho_\infty - \frac{2 t \beta_2^t}{1 - \beta_2^t}, \qquad \rho_\infty = \frac{2}{1 - \beta_2} - 1$$
 
 samples; $\rho_t$ grows from $1$ at $t = 1$ towards $\rho_\infty$ ($1999$ for $\beta_2 = 0.999$).
-The variance of $1 / \sqrt{\hat{v}_t}$ is infinite while $\rho_t \le 4$, and after that it decreases
-like a known function of $\rho_t$.
+The variance of $1 / \hat{v}_t$ is then infinite while $\rho_t \le 4$, and the paper approximates the
+variance of $1 / \sqrt{\hat{v}_t}$ (to first order) by $\rho_t / \big(2 (\rho_t - 2)(\rho_t - 4) \sigma^2\big)$,
+which diverges at $\rho_t = 4$ and decreases as $\rho_t$ grows ($\sigma^2$ is the variance of the gradient).
 Multiplying the adaptive step by
 
 $$r_t = \sqrt{\frac{(\rho_t - 4)(\rho_t - 2)\rho_\infty}{(\rho_\infty - 4)(\rho_\infty - 2)\rho_t}}$$
 
-makes its variance equal to the variance it will have at the end ($r_t \to 1$), so the step size no
-longer depends on how few samples the average has.
+makes this approximate variance equal to the one it will have at the end ($r_t \to 1$), so the step
+size no longer depends on how few samples the average has.
 
 ## The update
 
@@ -54,6 +56,9 @@ steps; then the adaptive step comes in, scaled down by $r_t$, which grows to one
 thousand steps: a warm-up derived from $\beta_2$ instead of chosen by hand.
 The paper switches at $\rho_t > 4$; we use $5$, as `torch.optim.RAdam` and the official code do,
 and, like them, add $\epsilon$ to $\sqrt{v_t}$ before the bias correction.
+(The official code's default, `degenerated_to_sgd=False`, skips these first steps instead: it updates
+the moments but not the weights. It also always decouples the weight decay, and decays only on the
+steps that move the weights; `decoupled_weight_decay=True` here is its decay after the first $5$ steps.)
 Note that the SGD steps are not scale-free: their size is $\eta$ times the gradient, so with a
 learning rate tuned for Adam they can be tiny or huge.
 """

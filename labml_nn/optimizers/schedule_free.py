@@ -41,8 +41,12 @@ momentum) and $\gamma_t$ the learning rate times $\sqrt{1 - \beta_2^{t}}$, the b
 $v_t$, and times a linear warm-up over the first `warmup_steps`.
 
 The weight $c_{t+1} = w_t / \sum_{i \le t} w_i$ makes $x$ a weighted average of all $z$'s,
-with $w_t = \max_{i \le t}(\gamma_i)^2$ (`weight_lr_power` $= 2$): during the warm-up the early points
-count little, and afterwards the average is uniform.
+with $w_t = \max_{i \le t}(\gamma_i)^2$ (`weight_lr_power` $= 2$): the early points count little
+while $\gamma_t$ is still growing, during the warm-up and while the factor $\sqrt{1 - \beta_2^t}$
+approaches one ($w_t \propto 1 - \beta_2^t$ without warm-up: $0.10$ of the final weight at $t = 100$,
+$0.63$ at $t = 1000$, $0.95$ at $t = 3000$ with $\beta_2 = 0.999$); after that the average is uniform.
+(The paper writes $w_t = \gamma_t^2$; the official code takes the running maximum, which is the same
+while $\gamma_t$ grows and keeps the weights from dropping if `lr` is lowered.)
 Interpolating the gradient point $y$ between the average and the fast iterate is what makes the
 method fast: with $\beta_1 = 0$ it is plain averaging, with $\beta_1 = 1$ it is gradient descent
 evaluated at the average (primal averaging); in between, the paper shows it matches the
@@ -65,6 +69,20 @@ memory during training.
 
 The weight decay is taken at $y$ and goes through $z$, as in the official code; it is multiplied
 by $\gamma_t$, the PyTorch convention (see [`WeightDecay`](index.html)).
+
+## Which official version
+
+This page implements the paper's algorithm, which the official code keeps as `AdamWScheduleFreePaper`
+(it was `AdamWScheduleFree` before version 1.3 of the package).
+Since version 1.3 the official `AdamWScheduleFree` no longer multiplies the learning rate by
+$\sqrt{1 - \beta_2^t}$; it divides $v_t$ by $1 - \beta_2^t$ instead (Adam's usual correction, with
+$\epsilon$ added after it).
+The gradient step is then the same up to the place of $\epsilon$, but the weight decay and the
+averaging weights $w_t$ are no longer damped during the first few thousand steps (at $t = 1$ its
+decay is $1 / \sqrt{1 - \beta_2} \approx 32$ times ours).
+Its newest version also has an `inner_momentum` (default $0$, which is our algorithm's).
+Both official classes start in eval mode, and `step()` fails until `optimizer.train()` is called;
+ours starts in train mode.
 """
 
 import math
@@ -79,7 +97,8 @@ class ScheduleFreeAdamW(GenericAdaptiveOptimizer):
     r"""
     ## Schedule-Free AdamW optimizer
 
-    The arguments and defaults are those of the official `AdamWScheduleFree`:
+    The arguments and defaults are those of the official `AdamWScheduleFreePaper`, the algorithm of the
+    paper (and of `AdamWScheduleFree` before version 1.3):
 
     * `params` is the iterable of parameters or the list of parameter groups
     * `lr` is the learning rate
@@ -162,7 +181,7 @@ class ScheduleFreeAdamW(GenericAdaptiveOptimizer):
         # $\gamma_t$, with the bias correction of $v_t$ folded in
         gamma = group['lr'] * schedule * math.sqrt(1 - beta2 ** (k + 1))
         group['lr_max'] = max(gamma, group['lr_max'])
-        # $w_t = (t + 1)^r \max(\gamma)^{\text{power}}$
+        # $w_t = t^r \max_{i \le t}(\gamma_i)^{\text{power}}$, with $t = k + 1$
         weight = (k + 1) ** group['r'] * group['lr_max'] ** group['weight_lr_power']
         group['weight_sum'] += weight
         # $c_{t+1} = w_t / \sum w$

@@ -18,15 +18,17 @@ from the paper
 [Adam](adam.html) scales each coordinate separately: it is a *diagonal* preconditioner, and it
 cannot see that the gradients of two weights are correlated.
 For a weight matrix $W \in \mathbb{R}^{n \times k}$ with gradient $G$, Shampoo keeps two
-moving averages of second moments, one per side,
+second-moment matrices, one per side (sums in the original Shampoo paper, moving averages in SOAP's),
 
 $$L \leftarrow \beta L + (1 - \beta) G G^\top \qquad R \leftarrow \beta R + (1 - \beta) G^\top G,$$
 
 ($n \times n$ and $k \times k$, much smaller than the $nk \times nk$ full second moment) and steps along
 $L^{-1/4} G R^{-1/4}$.
 The paper's observation: with the eigendecompositions $L = Q_L \Lambda_L Q_L^\top$ and
-$R = Q_R \Lambda_R Q_R^\top$, Shampoo is (nearly) Adafactor run in the rotated coordinates
-$Q_L^\top G Q_R$, in which the preconditioner is diagonal.
+$R = Q_R \Lambda_R Q_R^\top$, Shampoo with the power $1/2$ instead of $1/4$, $L^{-1/2} G R^{-1/2}$, is
+(in an idealised form, with $L$ and $R$ the expectations of $G G^\top$ and $G^\top G$) exactly
+[Adafactor](adafactor.html) run in the rotated coordinates $Q_L^\top G Q_R$, in which the
+preconditioner is diagonal.
 SOAP runs the full [Adam](adam.html) in that rotated space instead:
 
 \begin{align}
@@ -54,7 +56,8 @@ eigendecomposition and enough because the basis changes slowly.
 The columns are first sorted by the estimated eigenvalues $\operatorname{diag}(Q^\top L Q)$, and $v'$ is
 permuted with them, so that each coordinate keeps its second moment.
 The momentum $m'$ lives in the rotated space: when the basis changes it is rotated back to the
-original space and into the new one.
+original space and into the new one (the code, like the official one, makes this round trip at every
+step, four matrix products per matrix; it changes $m'$ only after a refresh).
 
 Dimensions larger than `max_precond_dim` (for example the vocabulary dimension of an embedding) are
 not rotated, and a vector is not rotated at all; then SOAP is Adam along that dimension.
@@ -92,7 +95,8 @@ def rotate(x: torch.Tensor, qs: List[Optional[torch.Tensor]], back: bool = False
 
 
 def eigenbasis(m: torch.Tensor) -> torch.Tensor:
-    """The eigenvectors of the symmetric `m`, by decreasing eigenvalue, computed in float32"""
+    """The eigenvectors of the symmetric `m`, by decreasing eigenvalue, computed in float32
+    (the official code retries in float64 when `eigh` fails to converge in float32; this does not)"""
     _, q = torch.linalg.eigh(m.float() + 1e-30 * torch.eye(m.shape[0], device=m.device))
     return torch.flip(q, [1]).to(m.dtype)
 
