@@ -36,6 +36,8 @@ this site it differs in three details:
   stream; scaling them keeps the variance of the stream at the top of the stack
   about the same for any depth.
 
+![The GPT decoder: token and position embeddings; N layers of LayerNorm, multi-head attention, residual addition, LayerNorm, GELU feed-forward network, residual addition; final LayerNorm and an output layer tied to the token embeddings](gpt_block.svg)
+
 The layers are the site's [pre-norm transformer layers](../models.html):
 [multi-head attention](../mha.html) and a [feed-forward network](../feed_forward.html)
 with GELU and hidden size $4 d_\text{model}$, a layer normalisation before each and one
