@@ -14,7 +14,7 @@ A GPT is the decoder half of the [transformer](../models.html) without the
 cross-attention: a stack of causal self-attention layers that predicts every next
 token of a text. The recipe comes from
 [Improving Language Understanding by Generative Pre-Training](https://openai.com/research/language-unsupervised)
-(GPT) and
+(GPT, official code [openai/finetune-transformer-lm](https://github.com/openai/finetune-transformer-lm)) and
 [Language Models are Unsupervised Multitask Learners](https://openai.com/research/better-language-models)
 (GPT-2, official code [openai/gpt-2](https://github.com/openai/gpt-2)).
 Compared with the [basic transformer](../basic/autoregressive_experiment.html) of
