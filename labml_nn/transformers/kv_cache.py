@@ -70,8 +70,9 @@ OMP_NUM_THREADS=1 python bench/llm_generation.py --threads 1 --lengths 16 32 64 
 Without the cache a token cost 1.3 ms at $L = 16$ and 21 ms at $L = 496$; with
 the cache it stayed between 0.9 and 2.1 ms at every length. Generating 256
 tokens after a 16-token prompt took 2.92 s without the cache and 0.98 s with it,
-3.0 times faster. The machine was busy: a second run gave the same shape, but
-individual points without the cache differed by up to 40%.
+3.0 times faster. The machine was busy: an earlier run of the same command gave
+the same shape, but single points without the cache differed by up to a factor
+of 2.3, and its speed-up was 3.3.
 """
 
 from typing import List, Optional, Tuple
