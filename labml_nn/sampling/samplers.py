@@ -26,15 +26,19 @@ then sample:
 * **Temperature** $T$ divides the logits, $p_i \propto e^{z_i / T}$:
   $T < 1$ sharpens the distribution towards greedy, $T > 1$ flattens it.
 * **Top-k** keeps the $k$ most likely tokens and renormalises, from
-  [Hierarchical Neural Story Generation](https://arxiv.org/abs/1805.04833).
+  [Hierarchical Neural Story Generation](https://arxiv.org/abs/1805.04833)
+  (official code in [facebookresearch/fairseq](https://github.com/facebookresearch/fairseq),
+  `examples/stories`).
 * **Nucleus (top-p)** keeps the smallest set of most likely tokens whose total
   probability reaches $p$, from
-  [The Curious Case of Neural Text Degeneration](https://arxiv.org/abs/1904.09751).
+  [The Curious Case of Neural Text Degeneration](https://arxiv.org/abs/1904.09751)
+  (official code [ari-holtzman/degen](https://github.com/ari-holtzman/degen)).
   The set is small where the model is sure and large where it is not, which a
   fixed $k$ can't do.
 * **Min-p** keeps the tokens whose probability is at least $p_\text{min}$ times
   that of the most likely token, from
-  [Turning Up the Heat: Min-p Sampling for Creative and Coherent LLM Outputs](https://arxiv.org/abs/2407.01082).
+  [Turning Up the Heat: Min-p Sampling for Creative and Coherent LLM Outputs](https://arxiv.org/abs/2407.01082)
+  (official code [menhguin/minp_paper](https://github.com/menhguin/minp_paper)).
   The threshold scales with the model's confidence, so it stays strict at high
   temperatures.
 

@@ -62,6 +62,14 @@ chi-square test that the first emitted token follows $p_1$.
 Both models keep a [KV cache](../transformers/kv_cache.html). After a round, the
 entries of rejected tokens are dropped with `truncate`; the next round
 starts by feeding the last emitted token, which neither model has seen yet.
+
+### Code
+
+Neither paper released code. The closest reference implementation is the
+assisted generation of
+[huggingface/transformers](https://github.com/huggingface/transformers), whose
+`_speculative_sampling` (in `generation/utils.py`) applies the same rejection
+rule.
 """
 
 from typing import Callable, Optional

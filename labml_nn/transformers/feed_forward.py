@@ -13,7 +13,8 @@ softmax, linear in the values. The second half of every
 [transformer layer](models.html) is a small fully connected network applied to
 each position separately and identically, which gives the model its per-position
 non-linear computation. From
-[Attention Is All You Need](https://arxiv.org/abs/1706.03762):
+[Attention Is All You Need](https://arxiv.org/abs/1706.03762)
+(official code [tensorflow/tensor2tensor](https://github.com/tensorflow/tensor2tensor)):
 
 \begin{align}
 \operatorname{FFN}(x) &= f(x W_1 + b_1) W_2 + b_2
@@ -25,8 +26,10 @@ $4 d_\text{model}$, and $W_2$ projects back to $d_\text{model}$.
 
 ### Gated variant
 
-[GLU Variants Improve Transformer](https://arxiv.org/abs/2002.05202) multiplies the
-activation element-wise with a second linear projection of the input, a *gate*:
+[GLU Variants Improve Transformer](https://arxiv.org/abs/2002.05202) (no code of
+its own; the variants are in [tensorflow/mesh](https://github.com/tensorflow/mesh))
+multiplies the activation element-wise with a second linear projection of the
+input, a *gate*:
 
 \begin{align}
 \operatorname{FFN}_\text{gated}(x) &= \bigl(f(x W_1 + b_1) \otimes (x V + c)\bigr) W_2 + b_2

@@ -14,7 +14,10 @@ The [feed-forward network](feed_forward.html) of a transformer layer applies an
 activation $f$ to one projection of the input:
 $\operatorname{FFN}(x) = f(x W_1) W_2$.
 A *gated linear unit* (GLU), from
-[Language Modeling with Gated Convolutional Networks](https://arxiv.org/abs/1612.08083),
+[Language Modeling with Gated Convolutional Networks](https://arxiv.org/abs/1612.08083)
+(Yann Dauphin et al., 2017; the model is in
+[facebookresearch/fairseq](https://github.com/facebookresearch/fairseq),
+`examples/conv_lm`),
 computes two projections and lets one of them, squashed by a sigmoid, decide how
 much of the other passes, feature by feature:
 
@@ -44,6 +47,13 @@ On T5's pre-training task the paper reports the gated variants (GEGLU and SwiGLU
 best) reaching a lower perplexity than ReLU and GELU networks of the same size,
 and better fine-tuning scores; it offers no explanation beyond
 "divine benevolence". PaLM and LLaMA use SwiGLU.
+
+No code was released with the paper. Its experiments ran on Mesh TensorFlow
+([tensorflow/mesh](https://github.com/tensorflow/mesh)), where `dense_product`
+in `mesh_tensorflow/layers.py` builds such gated layers from a list of
+activations; the closest PyTorch reference is the SwiGLU network of
+[meta-llama/llama](https://github.com/meta-llama/llama) (`FeedForward` in
+`llama/model.py`).
 
 The gated network is the chapter's [`FeedForward`](feed_forward.html) module with
 `is_gated=True`; this page chooses the activation and the hidden size.

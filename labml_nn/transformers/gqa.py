@@ -33,6 +33,13 @@ $1$, and so on. The paper reports that GQA with 8 key/value heads comes close to
 multi-head quality at nearly the speed of MQA; LLaMA 2 70B and later LLaMA models
 use it.
 
+The multi-query paper's experiments are configurations of
+[tensorflow/tensor2tensor](https://github.com/tensorflow/tensor2tensor)
+(`models/research/multiquery_paper.py`). No official code was released with the
+GQA paper; the closest reference implementation is LLaMA 2's attention in
+[meta-llama/llama](https://github.com/meta-llama/llama) (`llama/model.py`, with
+`n_kv_heads` and `repeat_kv`).
+
 We compute the projections for $g$ heads, repeat each key/value head $h/g$ times
 along the head dimension and run ordinary attention. PyTorch's
 `scaled_dot_product_attention(..., enable_gqa=True)` does the same without the

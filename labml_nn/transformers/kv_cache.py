@@ -50,6 +50,29 @@ We preallocate each layer's cache for `max_len` positions and write into it, so
 appending a token copies one position, not the whole cache.
 The [sampling page](../sampling/index.html) has the generation loop, with and
 without the cache, and our tests check that both produce the same tokens.
+
+### The cost, measured
+
+`bench/llm_generation.py` times an untrained [GPT](gpt/index.html) of the
+experiment's size (3 layers, $d_\text{model} = 128$, 4 heads, 65 tokens; the
+weights don't change the speed). For each prefix length $L$ it measures the
+time of one new token: a forward pass over all $L + 1$ positions without the
+cache, one position after a prefill of $L$ with it (the fastest of 15 tries).
+We ran it on a 2-core CPU container shared with other jobs, with torch 2.13 and
+one thread:
+
+```bash
+OMP_NUM_THREADS=1 python bench/llm_generation.py --threads 1 --lengths 16 32 64 128 192 256 320 384 448 496 --plot kv_cache_generation.png
+```
+
+![Time of one new token against the prefix length: without the cache it grows from 1.3 to 21 ms, with the cache it stays between 0.9 and 2.1 ms](kv_cache_generation.png)
+
+Without the cache a token cost 1.3 ms at $L = 16$ and 21 ms at $L = 496$; with
+the cache it stayed between 0.9 and 2.1 ms at every length. Generating 256
+tokens after a 16-token prompt took 2.92 s without the cache and 0.98 s with it,
+3.0 times faster. The machine was busy: an earlier run of the same command gave
+the same shape, but single points without the cache differed by up to a factor
+of 2.3, and its speed-up was 3.3.
 """
 
 from typing import List, Optional, Tuple

@@ -15,7 +15,8 @@ Attention lets every position of a sequence gather information from other
 positions. It was introduced for machine translation in
 [Neural Machine Translation by Jointly Learning to Align and Translate](https://arxiv.org/abs/1409.0473)
 and made the only mixing operation of a model in
-[Attention Is All You Need](https://arxiv.org/abs/1706.03762).
+[Attention Is All You Need](https://arxiv.org/abs/1706.03762)
+(Ashish Vaswani et al., 2017; official code [tensorflow/tensor2tensor](https://github.com/tensorflow/tensor2tensor)).
 
 Each position asks a question (its *query* $q$), offers a description of itself
 (its *key* $k$) and carries a message (its *value* $v$).

@@ -10,7 +10,8 @@ summary: >
 # Transformer Encoder and Decoder Models
 
 This page puts the pieces together into the model of
-[Attention Is All You Need](https://arxiv.org/abs/1706.03762):
+[Attention Is All You Need](https://arxiv.org/abs/1706.03762)
+(Ashish Vaswani et al., 2017; official code [tensorflow/tensor2tensor](https://github.com/tensorflow/tensor2tensor)):
 token embeddings plus [positional encodings](positional_encoding.html),
 a stack of layers that each combine [multi-head attention](mha.html) with a
 [feed-forward network](feed_forward.html), and a linear *generator* that maps the
@@ -22,7 +23,9 @@ Every sub-layer $F$ (attention or feed-forward) sits on a residual path.
 The original paper normalises *after* adding the residual,
 $x \leftarrow \operatorname{LayerNorm}(x + F(x))$.
 We use the *pre-norm* arrangement studied in
-[On Layer Normalization in the Transformer Architecture](https://arxiv.org/abs/2002.04745):
+[On Layer Normalization in the Transformer Architecture](https://arxiv.org/abs/2002.04745)
+(no official code was released; in tensor2tensor the same arrangement is the
+setting `layer_preprocess_sequence="n"`):
 
 \begin{align}
 x &\leftarrow x + \operatorname{Dropout}\bigl(F(\operatorname{LayerNorm}(x))\bigr)

@@ -16,10 +16,13 @@ by $E$ feed-forward networks, the **experts**, and a **router** that picks, for
 each token, which few of them to run. The model has $E$ times the feed-forward
 parameters, but each token pays for only $k$ experts.
 [Outrageously Large Neural Networks: The Sparsely-Gated Mixture-of-Experts Layer](https://arxiv.org/abs/1701.06538)
-(Noam Shazeer et al., 2017) introduced top-$k$ routing;
+(Noam Shazeer et al., 2017; code in
+[tensorflow/tensor2tensor](https://github.com/tensorflow/tensor2tensor),
+`utils/expert_utils.py`) introduced top-$k$ routing;
 [Switch Transformers: Scaling to Trillion Parameter Models with Simple and Efficient Sparsity](https://arxiv.org/abs/2101.03961)
 (William Fedus, Barret Zoph and Noam Shazeer, 2021; official code in
-[google-research/t5x](https://github.com/google-research/t5x) and Mesh TensorFlow)
+[google-research/t5x](https://github.com/google-research/t5x) and
+[tensorflow/mesh](https://github.com/tensorflow/mesh))
 showed that $k = 1$ is enough.
 
 ### Routing

@@ -14,7 +14,8 @@ vector that depends only on the position $p$ to each token embedding.
 
 ### Fixed sinusoidal encoding
 
-[Attention Is All You Need](https://arxiv.org/abs/1706.03762) uses sines and
+[Attention Is All You Need](https://arxiv.org/abs/1706.03762) (official code
+[tensorflow/tensor2tensor](https://github.com/tensorflow/tensor2tensor), where the encoding is `get_timing_signal_1d`) uses sines and
 cosines of geometrically spaced frequencies. For a model of width $d_\text{model}$ and
 $i = 0 \dots d_\text{model} / 2 - 1$:
 

@@ -14,7 +14,7 @@ A GPT is the decoder half of the [transformer](../models.html) without the
 cross-attention: a stack of causal self-attention layers that predicts every next
 token of a text. The recipe comes from
 [Improving Language Understanding by Generative Pre-Training](https://openai.com/research/language-unsupervised)
-(GPT) and
+(GPT, official code [openai/finetune-transformer-lm](https://github.com/openai/finetune-transformer-lm)) and
 [Language Models are Unsupervised Multitask Learners](https://openai.com/research/better-language-models)
 (GPT-2, official code [openai/gpt-2](https://github.com/openai/gpt-2)).
 Compared with the [basic transformer](../basic/autoregressive_experiment.html) of
@@ -35,6 +35,8 @@ this site it differs in three details:
   $0.02 / \sqrt{2 L}$ for $L$ layers. Each layer adds two such terms to the
   stream; scaling them keeps the variance of the stream at the top of the stack
   about the same for any depth.
+
+![The GPT decoder: token and position embeddings; N layers of LayerNorm, multi-head attention, residual addition, LayerNorm, GELU feed-forward network, residual addition; final LayerNorm and an output layer tied to the token embeddings](gpt_block.svg)
 
 The layers are the site's [pre-norm transformer layers](../models.html):
 [multi-head attention](../mha.html) and a [feed-forward network](../feed_forward.html)

@@ -28,6 +28,38 @@ Ctrl-C saves a checkpoint. `--help` lists every flag. The
 
 The [LLaMA-style experiment](../llama/experiment.html) reuses this loop with
 another model.
+
+## One run of the default configuration
+
+We ran the defaults once, with seed 0, on a 2-core CPU container shared with
+other jobs (torch 2.13, one thread):
+
+```bash
+OMP_NUM_THREADS=1 python -m labml_nn.transformers.gpt.experiment --data tiny_shakespeare.txt
+```
+
+`--data` pointed at a local copy of Tiny Shakespeare, the same file (same
+SHA-256) that the default downloads. The model has 619,776 parameters. The
+unigram baseline, which predicts the characters' frequencies, has loss 3.347.
+The validation loss (cross-entropy in nats per character, on 128 fixed windows)
+was 2.480 after 100 steps, then 2.333, 2.158, 2.032 and 1.936 every 100 steps,
+and **1.907** at the end, after 600 steps. The last logged training loss (the
+mean of steps 591 to 600) was 1.764.
+
+The 600 steps took 371 s of training time; the whole command took 6 min 27 s
+of wall time while the process got 41% of one core, so on a quiet machine it is
+faster. The sample, continuing `It is ` at temperature 0.8 with top-20
+sampling:
+
+```text
+It is thy formed heress?
+
+TRUHERS ERDIO:
+No, I the eartelo yety his thee.
+
+ORCIOLANUS:
+Ahell seade him; that of to his pereatc
+```
 """
 
 import math

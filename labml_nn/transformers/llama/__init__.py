@@ -33,6 +33,14 @@ x &\leftarrow x + \operatorname{GQA}\bigl(\operatorname{RMSNorm}(x)\bigr) \\
 x &\leftarrow x + \operatorname{FFN}_{\text{SwiGLU}}\bigl(\operatorname{RMSNorm}(x)\bigr)
 \end{align}
 
+![The LLaMA-style decoder: token embedding; N layers of RMSNorm, grouped-query attention with rotary embeddings on queries and keys, residual addition, RMSNorm, SwiGLU feed-forward network, residual addition; final RMSNorm and output layer](llama_block.svg)
+
+The figure shows the whole model. The residual stream runs down the middle;
+each sub-layer reads a normalised copy of it and adds its result back. On the
+right, grouped-query attention with the experiment's 4 query heads and 2
+key/value heads: each key/value head is shared by two query heads, and only
+keys and values go into the KV cache.
+
 The [experiment](experiment.html) trains it on Tiny Shakespeare, and
 `bench/llm_llama_vs_basic.py` compares it with the basic transformer at the same
 parameter count and the same training time.
