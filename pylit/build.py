@@ -291,8 +291,12 @@ class Parsed:
     diagnostics: tuple = ()
 
 
-def parse(p: Plan, rels, before: Parsed | None = None) -> Parsed:
-    """Parse the modules `rels` (once for all languages) and their translations; adds to `before`."""
+def parse(p: Plan, rels, before: Parsed | None = None, on_module: Callable | None = None) -> Parsed:
+    """
+    Parse the modules `rels` (once for all languages) and their translations; adds to `before`.
+    `on_module(rel, module)` is called as each module is parsed (the build sends its formulas
+    to KaTeX then, so that node typesets while Python parses).
+    """
     modules = dict(before.modules) if before else {}
     texts = dict(before.texts) if before else {}
     failed = dict(before.failed) if before else {}
@@ -308,6 +312,8 @@ def parse(p: Plan, rels, before: Parsed | None = None) -> Parsed:
             failed[rel] = Diagnostic(rel, e.lineno, 'error', f'{e.message}; page skipped')
             continue
         texts[rel], modules[rel] = text, module
+        if on_module is not None:
+            on_module(rel, module)
     for t in p.targets:
         if t.translator is None:
             continue
@@ -434,17 +440,21 @@ def math(p: Plan, parsed: Parsed, nav: Navigation, render: Callable | None = Non
     if not any(nav.stale.values()):
         return MathResult({}, {}, ())
     from .notes import find_math
-    page_math, where = {}, {}
+    page_math, where, english = {}, {}, {}
     for t in p.targets:
         for rel in nav.stale[t.lang]:
             module = parsed.modules.get(rel)
             if module is None:
                 continue
-            needed = []
-            for s in module.sections:
-                for f in find_math(s.docs):
-                    needed.append((f.tex, f.display))
-                    where.setdefault((f.tex, f.display), []).append((rel, s.line_of(f.start)))
+            if rel not in english:
+                # The English formulas of a module, found once for all its languages
+                found = []
+                for s in module.sections:
+                    for f in find_math(s.docs):
+                        found.append((f.tex, f.display))
+                        where.setdefault((f.tex, f.display), []).append((rel, s.line_of(f.start)))
+                english[rel] = tuple(found)
+            needed = list(english[rel])
             if t.translator is not None:
                 needed += t.translator.formulas(module)
             page_math[(t.lang, rel)] = tuple(needed)
@@ -526,7 +536,7 @@ def page_tasks(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> list:
                 nav=chapter_nav(rel, src.out, nav.chapters, ent),
                 home=tuple(home_groups(src.out, nav.chapters, ent)) if src.out == 'index.html' else (),
                 notebook=notebook, make_notebook=bool(notebook) and t.lang == notebook_lang,
-                template_dir=template_dir))
+                template_dir=template_dir, out_path=str(t.out_dir / src.out)))
     return tasks
 
 
@@ -574,27 +584,35 @@ def render(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> Rendered:
 
 # ## Stage 6: write
 
-def _copy_tree(src: Path, dst: Path, pattern: str = '*'):
-    from .write import write_atomic
-    for p in sorted(src.rglob(pattern)):
-        if p.is_file():
-            write_atomic(dst / p.relative_to(src), p.read_bytes())
-
-
-def copy_static(out_dir: Path, node_modules: Path | None):
-    """Our CSS and script, Pygments' colours, and KaTeX's CSS and fonts, all served locally."""
+def static_files(node_modules: Path | None) -> list[tuple[str, bytes]]:
+    """`(path under the site, bytes)` of our CSS and script, Pygments' colours, and KaTeX's CSS and fonts."""
     from .highlight import pygments_css
-    from .write import write_atomic
-    _copy_tree(STATIC_DIR, out_dir / 'static')
+    files = [((Path('static') / p.relative_to(STATIC_DIR)).as_posix(), p.read_bytes())
+             for p in sorted(STATIC_DIR.rglob('*')) if p.is_file()]
     css = (pygments_css('default', '.highlight') + '\n' +
            pygments_css('github-dark', ':root[data-theme="dark"] .highlight') + '\n' +
            '@media (prefers-color-scheme: dark) {\n' +
            pygments_css('github-dark', ':root:not([data-theme="light"]) .highlight') + '\n}\n')
-    write_atomic(out_dir / 'static' / 'pygments.css', css)
+    files.append(('static/pygments.css', css.encode('utf-8')))
     if node_modules is not None:
         dist = node_modules / 'katex' / 'dist'
-        write_atomic(out_dir / 'static' / 'katex' / 'katex.min.css', (dist / 'katex.min.css').read_bytes())
-        _copy_tree(dist / 'fonts', out_dir / 'static' / 'katex' / 'fonts', '*.woff2')
+        files.append(('static/katex/katex.min.css', (dist / 'katex.min.css').read_bytes()))
+        files += [(f'static/katex/fonts/{p.relative_to(dist / "fonts").as_posix()}', p.read_bytes())
+                  for p in sorted((dist / 'fonts').rglob('*.woff2')) if p.is_file()]
+    return files
+
+
+def copy_static(out_dir: Path, node_modules: Path | None, files: list | None = None, like: Path | None = None):
+    """
+    Our CSS and script, Pygments' colours, and KaTeX's CSS and fonts, all served locally;
+    with `like`, another site folder that has them already, as links to its files.
+    """
+    from .write import link_atomic, write_atomic
+    for rel, data in (files if files is not None else static_files(node_modules)):
+        if like is not None:
+            link_atomic(like / rel, out_dir / rel, data)
+        else:
+            write_atomic(out_dir / rel, data)
 
 
 @dataclass(frozen=True)
@@ -607,21 +625,30 @@ class Written:
 
 def write(p: Plan, parsed: Parsed, nav: Navigation, rendered: Rendered) -> Written:
     """Write the rendered pages and notebooks; keep the records of the unchanged pages; remove deleted pages."""
-    from .write import write_atomic
+    from .write import commit_staged, link_atomic, write_atomic
     records, built, removed = {}, {}, []
+    # Files every language has alike are written once and linked from the other languages
+    copies, static, static_done = {}, None, None
     for t in p.targets:
         recs, done = {}, []
         prev = p.previous[t.lang]
         for src in p.sources:
             r = rendered.pages.get((t.lang, src.rel))
             if r is not None:
-                write_atomic(t.out_dir / src.out, r.html)
+                for tmp, path in r.staged:
+                    commit_staged(tmp, path)
+                if r.html is not None:
+                    write_atomic(t.out_dir / src.out, r.html)
                 if r.notebook is not None:
                     write_atomic(t.out_dir / (src.out[:-len('.html')] + '.ipynb'), r.notebook)
                 if not p.opts.repo_url:
                     # Without a repository address the page's "source" link goes to a copy of its module
-                    write_atomic(t.out_dir / posixpath.dirname(src.out) / posixpath.basename(src.rel),
-                                 parsed.texts[src.rel])
+                    copy = t.out_dir / posixpath.dirname(src.out) / posixpath.basename(src.rel)
+                    if src.rel in copies:
+                        link_atomic(copies[src.rel], copy, parsed.texts[src.rel])
+                    else:
+                        write_atomic(copy, parsed.texts[src.rel])
+                        copies[src.rel] = copy
                 e = nav.entries[t.lang][src.rel]
                 recs[src.rel] = PageRecord(key=nav.keys[t.lang][src.rel], out=src.out, title=e.title,
                                            summary=e.summary, anchors=list(r.anchors),
@@ -643,7 +670,10 @@ def write(p: Plan, parsed: Parsed, nav: Navigation, rendered: Rendered) -> Writt
         except OSError:
             fresh = False
         if not fresh:
-            copy_static(t.out_dir, p.node_modules)
+            if static is None:
+                static = static_files(p.node_modules)
+            copy_static(t.out_dir, p.node_modules, static, like=static_done)
+            static_done = static_done or t.out_dir
             write_atomic(stamp, p.salts[t.lang])
         for path, rel in p.assets:
             write_atomic(t.out_dir / rel, path.read_bytes())
@@ -757,10 +787,20 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
             # Start KaTeX now: node loads it while we parse
             from .mathrender import KatexPool, MathSetupError
             try:
-                pool = locks.enter_context(KatexPool(p.node_modules, processes=min(2, opts.jobs or os.cpu_count() or 1)))
+                # One process: KaTeX's start and warm-up (most of its time) are paid once, and
+                # it typesets on a core of its own while this process parses
+                pool = locks.enter_context(KatexPool(p.node_modules, processes=1))
             except MathSetupError:
                 pool = None
-        parsed = parse(p, set().union(*p.own_stale.values()))
+        prefetch = None
+        if pool is not None:
+            from .notes import find_math
+
+            def prefetch(rel, module):
+                pool.prefetch([(f.tex, f.display) for s in module.sections for f in find_math(s.docs)])
+        parsed = parse(p, set().union(*p.own_stale.values()), on_module=prefetch)
+        if pool is not None:
+            pool.prefetch((), flush=True)
         lap('parse')
         nav, parsed = navigate(p, parsed)
         lap('navigate')

@@ -147,6 +147,44 @@ def outdated_translations(keys: list[str], translations: dict[str, str],
     return found
 
 
+# The keys and formulas of a module are the same in every language: a multi-language build
+# works them out once per module (by identity: the build parses each module once)
+_PER_MODULE: dict = {}
+
+
+def _per_module(module) -> dict:
+    """What is remembered of `module` (`{'keys': {filename: keys}, 'formulas': [...]}`)."""
+    hit = _PER_MODULE.get(id(module))
+    if hit is not None and hit[0] is module:
+        return hit[1]
+    if len(_PER_MODULE) > 4096:
+        _PER_MODULE.clear()
+    _PER_MODULE[id(module)] = (module, {'keys': {}})
+    return _PER_MODULE[id(module)][1]
+
+
+def _module_keys(module, filename: str) -> list[str]:
+    """`module_keys(module, filename)`, worked out once per module."""
+    known = _per_module(module)['keys']
+    if filename not in known:
+        known[filename] = module_keys(module, filename)
+    return known[filename]
+
+
+def _module_formulas(module) -> list[tuple[str, bool]]:
+    """The formulas the placeholders of the module's chunks stand for, worked out once per module."""
+    known = _per_module(module)
+    if 'formulas' not in known:
+        found = []
+        for chunk in module_chunks(module):
+            for f in chunk.fragments:
+                tex = fragment_formulas(f)
+                if tex is not None:
+                    found.append(tex)
+        known['formulas'] = found
+    return known['formulas']
+
+
 class TranslatorFactory:
     """Made once per translated build; gives each module its `ModuleTranslation`."""
 
@@ -179,13 +217,7 @@ class TranslatorFactory:
 
     def formulas(self, module) -> list[tuple[str, bool]]:
         """The formulas the placeholders of the module's chunks stand for."""
-        found = []
-        for chunk in module_chunks(module):
-            for f in chunk.fragments:
-                tex = fragment_formulas(f)
-                if tex is not None:
-                    found.append(tex)
-        return found
+        return list(_module_formulas(module))
 
     def for_module(self, src, module) -> ModuleTranslation | None:
         from ..build import Diagnostic
@@ -193,7 +225,8 @@ class TranslatorFactory:
         rel_file = cache.path.as_posix()
         filename = PurePosixPath(src.rel).name
         try:
-            synced = cache.sync(module_keys(module, filename), write=self.write_caches)
+            keys = _module_keys(module, filename)
+            synced = cache.sync(keys, write=self.write_caches)
         except CacheWriteError as e:
             # A read-only cache folder: the page still uses the translations, the file stays
             self._diagnostics.append(Diagnostic(str(e.path), 0, 'warning', f'{e.message}; the cache file was not updated'))
@@ -207,7 +240,6 @@ class TranslatorFactory:
         warnings: list[TranslationWarning] = []
         title = translate_text(title_key(module, filename), values, cache_file=rel_file, warnings=warnings)
         summary = translate_text(summary_key(module), values, cache_file=rel_file, warnings=warnings)
-        keys = module_keys(module, filename)
         done = 0
         for key in keys:
             value = values.get(key, key)
