@@ -35,7 +35,7 @@ import json
 import os
 import posixpath
 import re
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote
@@ -45,7 +45,8 @@ from .discover import SourceFile, find_sources
 from .nav import Entry, chapter_nav, chapters, home_groups, href as nav_href
 from .parse import Module, ParseError, decode_source, parse_module
 
-MANIFEST = '.pylit-manifest.json'
+# (defined beside the writer, so that the command line sees it without importing the build)
+from .write import MANIFEST
 STATIC_DIR = Path(__file__).parent / 'static'
 
 
@@ -745,16 +746,29 @@ def manifest(p: Plan, written: Written, diagnostics, links=(), parsed: Parsed | 
                             if d.path == rel and d.level == 'warning' and d not in link_set]
             if keys is not None:
                 rec.own_key, rec.key = own[rel], keys[rel]
-        data = {'salt': p.salts[t.lang], 'pages': {k: asdict(v) for k, v in sorted(recs.items())}}
-        write_atomic(t.out_dir / MANIFEST, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False))
+        data = {'salt': p.salts[t.lang], 'pages': {k: _record_dict(v) for k, v in sorted(recs.items())}}
+        # Compact: without `indent` the json module encodes in C, several times faster
+        write_atomic(t.out_dir / MANIFEST, json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(',', ':')))
         records[t.lang] = recs
     return records
 
 
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(PageRecord))
+
+
+def _record_dict(rec: PageRecord) -> dict:
+    """`asdict(rec)` without its deep copy (the manifest only serialises it)."""
+    return {name: getattr(rec, name) for name in _RECORD_FIELDS}
+
+
 # ## The build
 
-def build(opts: BuildOptions, translator_factory: Callable | None = None) -> BuildReport:
-    """Build the pages of `opts.paths` into `opts.out_dir`; see the module notes for the stages."""
+def build(opts: BuildOptions, translator_factory: Callable | None = None, katex=None) -> BuildReport:
+    """
+    Build the pages of `opts.paths` into `opts.out_dir`; see the module notes for the stages.
+    `katex` is a `KatexPool` the caller started early (the command line does for a cold build,
+    so that node starts while Python imports); the build closes it.
+    """
     from contextlib import ExitStack
     from .write import OutputLock, remove_stale_temps
     import time
@@ -774,8 +788,10 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         now, used = time.perf_counter(), cpu()
         timings[name] = (now - clock[0], used - clock[1])
         clock[0], clock[1] = now, used
-    targets = targets_of(opts, translator_factory)
     with ExitStack() as locks:
+        if katex is not None:
+            locks.enter_context(katex)
+        targets = targets_of(opts, translator_factory)
         for t in targets:
             locks.enter_context(OutputLock(t.out_dir))
             # Another build's language folder inside ours is left to that build
@@ -783,7 +799,11 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         p = plan(opts, translator_factory, targets)
         lap('plan')
         pool = None
-        if any(p.own_stale.values()) and p.node_modules is not None and not p.math_setup_error:
+        if katex is not None and any(p.own_stale.values()) and not p.math_setup_error:
+            pool = katex
+        elif katex is not None:
+            katex.close()
+        elif any(p.own_stale.values()) and p.node_modules is not None and not p.math_setup_error:
             # Start KaTeX now: node loads it while we parse
             from .mathrender import KatexPool, MathSetupError
             try:

@@ -12,6 +12,9 @@ import re
 import tempfile
 from pathlib import Path
 
+# The build's record of each output folder (`pylit.build`)
+MANIFEST = '.pylit-manifest.json'
+
 
 def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> bool:
     """
