@@ -31,10 +31,12 @@ def _messages(lang: str) -> dict:
     return json.loads(path.read_text(encoding='utf-8'))
 
 
+@functools.lru_cache(maxsize=None)
 def ui_strings(lang: str) -> dict:
     """
     The few words of the page frame in `lang` (`zh_CN` counts as zh): its message file over
-    the English one, so a string not yet translated shows in English.
+    the English one, so a string not yet translated shows in English. (One dict per
+    language, shared: read it, never change it.)
     """
     from .languages import get
     known = get(lang)
