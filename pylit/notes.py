@@ -273,8 +273,26 @@ def _markdown() -> markdown.Markdown:
             # The inline processor looks its patterns up by position some 20 times per piece of
             # text; a Registry sorts itself on each lookup, a tuple does not (the patterns are
             # all registered by now)
+            names = {item.name for item in getattr(inline.inlinePatterns, '_priority', ())}
             inline.inlinePatterns = tuple(inline.inlinePatterns)
+            if names == set(_INLINE_PATTERNS) and hasattr(inline, '_InlineProcessor__handleInline'):
+                # No inline pattern can match text without one of the characters they start
+                # with: such text (most of it) is left as it is without trying all sixteen
+                handle = inline._InlineProcessor__handleInline
+
+                def handle_inline(data, patternIndex=0):
+                    return handle(data, patternIndex) if _INLINE_TRIGGER_RE.search(data) else data
+                inline._InlineProcessor__handleInline = handle_inline
     return md
+
+
+# The inline patterns of our Markdown (Python-Markdown's own, with `backtick` ours), and a
+# character every one of them needs: `code`, \escapes, [links] and ![images], <autolinks> and
+# <html>, &entities;, *emphasis* and _emphasis_, and the two spaces of a line break
+_INLINE_PATTERNS = ('backtick', 'escape', 'reference', 'link', 'image_link', 'image_reference', 'short_reference',
+                    'short_image_ref', 'autolink', 'automail', 'linebreak', 'html', 'entity', 'not_strong',
+                    'em_strong', 'em_strong2')
+_INLINE_TRIGGER_RE = re.compile(r'[`\\\[<&*_]|  \n')
 
 
 def render_notes(docs: str, render_math: Callable[[str, bool], str]) -> str:
