@@ -832,6 +832,10 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None, katex=
         rendered = render(p, parsed, nav, m)
         lap('render')
         written = write(p, parsed, nav, rendered)
+        if rendered.diagnostics:
+            # A worker that was stopped (out of time or memory) may have left a page half staged
+            for t in targets:
+                remove_stale_temps(t.out_dir, marker=MANIFEST)
         lap('write')
         links = check(p, written)
         lap('check')

@@ -75,7 +75,9 @@ class KatexPool:
         if node is None:
             raise MathSetupError('`node` is not on the PATH: install Node.js (Debian: `apt-get install nodejs`)')
         env = dict(os.environ, NODE_PATH=str(node_modules))
-        self._procs = [subprocess.Popen([node, str(SERVER_JS)], stdin=subprocess.PIPE,
+        # `--single-threaded`: no background compiler or collector threads, which only add CPU
+        # time here (the build keeps the other cores busy)
+        self._procs = [subprocess.Popen([node, '--single-threaded', str(SERVER_JS)], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, env=env, text=True,
                                         encoding='utf-8', bufsize=1 << 20)
                        for _ in range(max(1, processes))]
