@@ -196,7 +196,8 @@ def stage(tasks, pages: list) -> list:
                 staged.append(tmp)
                 with os.fdopen(fd, 'wb') as f:
                     # The mode `write_atomic` gives a new file (the write stage keeps an existing file's)
-                    os.fchmod(fd, 0o644)
+                    if hasattr(os, 'fchmod'):
+                        os.fchmod(fd, 0o644)
                     f.write(text.encode('utf-8'))
                 files.append((tmp, str(path)))
             out.append(dataclasses.replace(page, html=None, notebook=None, staged=tuple(files)))

@@ -97,8 +97,10 @@ def commit_staged(tmp: str | Path, path: str | Path) -> bool:
             if st.st_size == os.path.getsize(tmp) and path.read_bytes() == Path(tmp).read_bytes():
                 os.unlink(tmp)
                 return False
-            # (a new file is already 0o644: the worker made it so)
             os.chmod(tmp, st.st_mode & 0o777)
+        elif not hasattr(os, 'fchmod'):
+            # (elsewhere a new file is 0o644 already: the worker made it so)
+            os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
