@@ -433,14 +433,22 @@ def katex_message(error: str) -> str:
     return re.sub(r'(at position \d+):.*$', r'\1', first).replace('\u0332', '')
 
 
-def math(p: Plan, parsed: Parsed, nav: Navigation, render: Callable | None = None, pool=None) -> MathResult:
+def module_formulas(module: Module) -> tuple:
+    """`(tex, display, line)` of every formula in a module's notes, in order."""
+    from .notes import find_math
+    return tuple((f.tex, f.display, s.line_of(f.start)) for s in module.sections for f in find_math(s.docs))
+
+
+def math(p: Plan, parsed: Parsed, nav: Navigation, render: Callable | None = None, pool=None,
+         found: dict | None = None) -> MathResult:
     """
     Every distinct formula of the stale pages of every language, rendered once (by `render`,
-    or by `pool`, a `KatexPool` started early, or by a new `KatexPool`).
+    or by `pool`, a `KatexPool` started early, or by a new `KatexPool`). `found` holds the
+    `module_formulas` of the modules the build already looked through, by path.
     """
     if not any(nav.stale.values()):
         return MathResult({}, {}, ())
-    from .notes import find_math
+    found = found or {}
     page_math, where, english = {}, {}, {}
     for t in p.targets:
         for rel in nav.stale[t.lang]:
@@ -449,12 +457,10 @@ def math(p: Plan, parsed: Parsed, nav: Navigation, render: Callable | None = Non
                 continue
             if rel not in english:
                 # The English formulas of a module, found once for all its languages
-                found = []
-                for s in module.sections:
-                    for f in find_math(s.docs):
-                        found.append((f.tex, f.display))
-                        where.setdefault((f.tex, f.display), []).append((rel, s.line_of(f.start)))
-                english[rel] = tuple(found)
+                formulas = found[rel] if rel in found else module_formulas(module)
+                for tex, display, line in formulas:
+                    where.setdefault((tex, display), []).append((rel, line))
+                english[rel] = tuple((tex, display) for tex, display, _ in formulas)
             needed = list(english[rel])
             if t.translator is not None:
                 needed += t.translator.formulas(module)
@@ -812,19 +818,18 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None, katex=
                 pool = locks.enter_context(KatexPool(p.node_modules, processes=1))
             except MathSetupError:
                 pool = None
-        prefetch = None
+        prefetch, found = None, {}
         if pool is not None:
-            from .notes import find_math
-
             def prefetch(rel, module):
-                pool.prefetch([(f.tex, f.display) for s in module.sections for f in find_math(s.docs)])
+                found[rel] = module_formulas(module)
+                pool.prefetch([(tex, display) for tex, display, _ in found[rel]])
         parsed = parse(p, set().union(*p.own_stale.values()), on_module=prefetch)
         if pool is not None:
             pool.prefetch((), flush=True)
         lap('parse')
         nav, parsed = navigate(p, parsed)
         lap('navigate')
-        m = math(p, parsed, nav, pool=pool)
+        m = math(p, parsed, nav, pool=pool, found=found)
         if pool is not None:
             # Before the render workers fork: they must not hold node's pipes open
             pool.close()
