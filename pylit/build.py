@@ -228,19 +228,19 @@ def targets_of(opts: BuildOptions, translator_factory: Callable | None) -> tuple
 
 def _fingerprints(opts: BuildOptions):
     from .mathrender import find_node_modules, katex_version, MathSetupError
-    from .page import Templates
+    from .page import template_dirs, templates_fingerprint
     try:
         node_modules = find_node_modules()
         katex = katex_version(node_modules)
         error = None
     except MathSetupError as e:
         node_modules, katex, error = None, 'missing', str(e)
-    templates = Templates(opts.template_dir)
     static_hash = _hash(*[p.read_bytes() for p in sorted(STATIC_DIR.rglob('*')) if p.is_file()])
     # The generator's own code counts as its version, so an edited pylit rebuilds every page
     code_hash = _hash(*[p.read_bytes() for p in sorted(Path(__file__).parent.rglob('*.py'))])
     from .translate.keys import KEYS_VERSION
-    base = _hash(__version__, code_hash, str(KEYS_VERSION), templates.fingerprint(), static_hash, katex)
+    templates = templates_fingerprint(template_dirs(opts.template_dir))
+    base = _hash(__version__, code_hash, str(KEYS_VERSION), templates, static_hash, katex)
     return node_modules, error, base
 
 
@@ -512,13 +512,13 @@ def site_settings(opts: BuildOptions, lang: str) -> dict:
 
 def page_tasks(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> list:
     """One `PageTask` per stale page and language."""
+    tasks = []
+    if not any(nav.stale.values()):
+        return tasks
     from .render import PageTask
     by_rel = p.by_rel()
     template_dir = str(p.opts.template_dir) if p.opts.template_dir else None
     notebook_lang = p.targets[0].lang
-    tasks = []
-    if not any(nav.stale.values()):
-        return tasks
     notebooks = p.opts.notebooks and _has_nbformat()
     for t in p.targets:
         ent = nav.entries[t.lang]
@@ -557,12 +557,13 @@ def _has_nbformat() -> bool:
 
 def render(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> Rendered:
     """Render every stale page of every language, each in a bounded worker."""
+    tasks = page_tasks(p, parsed, nav, m)
+    if not tasks:
+        return Rendered({}, ())
     from .pool import Failure, run_bounded
     from .render import render_module, PageError, preload
-    tasks = page_tasks(p, parsed, nav, m)
-    if tasks:
-        # Import and compile once, before the workers fork, so that a page's time is its own
-        preload(tasks[0].template_dir, notebooks=any(t.make_notebook for t in tasks))
+    # Import and compile once, before the workers fork, so that a page's time is its own
+    preload(tasks[0].template_dir, notebooks=any(t.make_notebook for t in tasks))
     # One job per module: its languages share the highlighted code and the English notes
     groups: dict[str, list] = {}
     for task in tasks:

@@ -31,18 +31,18 @@ in English.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..page import ui_strings
 from .apply import TranslationWarning, needs_translation, translate_section, translate_text, validate
-from .cache import CacheError, CacheWriteError, TranslationCache
+from .cache import OBSOLETE_SUFFIX, CacheError, CacheWriteError, TranslationCache, check_lang, check_module_path
 from .keys import Fragment, module_chunks, module_keys, summary_key, title_key
-from .status import _suggest
-from .status_page import FILE_NAME as STATUS_FILE
 
 
 def render_fragment(fragment: Fragment, render_math) -> str:
@@ -126,7 +126,13 @@ class ModuleTranslation:
         # The language's translation-status page (pylit.translate.status_page) lies at the
         # root of its folder: `root` + this, in the page template
         return {'percent': percent, 'text': text, 'href': self.cache_url,
-                'status_href': STATUS_FILE, 'status_text': ui['status_link']}
+                'status_href': _status_file(), 'status_text': ui['status_link']}
+
+
+def _status_file() -> str:
+    """The name of a language's translation-status page (`pylit.translate.status_page`, loaded when needed)."""
+    from .status_page import FILE_NAME
+    return FILE_NAME
 
 
 def outdated_translations(keys: list[str], translations: dict[str, str],
@@ -141,6 +147,7 @@ def outdated_translations(keys: list[str], translations: dict[str, str],
         return found
     for key in keys:
         if translations.get(key, key) == key and needs_translation(key):
+            from .status import _suggest
             s = _suggest(key, obsolete)
             if s is not None:
                 found[key] = s.translation
@@ -185,6 +192,11 @@ def _module_formulas(module) -> list[tuple[str, bool]]:
     return known['formulas']
 
 
+@functools.lru_cache(maxsize=65536)
+def _module_path(rel: str) -> str:
+    return str(PurePosixPath(rel).with_suffix(''))
+
+
 class TranslatorFactory:
     """Made once per translated build; gives each module its `ModuleTranslation`."""
 
@@ -198,18 +210,23 @@ class TranslatorFactory:
 
     @staticmethod
     def module_path(src) -> str:
-        return str(PurePosixPath(src.rel).with_suffix(''))
+        return _module_path(src.rel)
 
     def cache(self, src) -> TranslationCache:
         return TranslationCache(self.cache_dir, self.module_path(src), self.lang)
 
     def fingerprint(self, src) -> str:
         """The bytes of the module's cache file and sidecar, so that editing them rebuilds the page."""
-        cache = self.cache(src)
+        # Every build asks this of every page in every language: plain strings, not `cache(src)`'s paths
+        module = self.module_path(src)
+        check_module_path(module)
+        check_lang(self.lang)
+        base = os.path.join(self.cache_dir, f'{module}.{self.lang}')
         h = hashlib.sha256()
-        for path in (cache.path, cache.obsolete_path):
+        for path in (base + '.json', base + OBSOLETE_SUFFIX):
             try:
-                h.update(path.read_bytes())
+                with open(path, 'rb') as f:
+                    h.update(f.read())
             except FileNotFoundError:
                 h.update(b'none')
             h.update(b'\0')
