@@ -35,7 +35,7 @@ import json
 import os
 import posixpath
 import re
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote
@@ -45,7 +45,8 @@ from .discover import SourceFile, find_sources
 from .nav import Entry, chapter_nav, chapters, home_groups, href as nav_href
 from .parse import Module, ParseError, decode_source, parse_module
 
-MANIFEST = '.pylit-manifest.json'
+# (defined beside the writer, so that the command line sees it without importing the build)
+from .write import MANIFEST
 STATIC_DIR = Path(__file__).parent / 'static'
 
 
@@ -227,19 +228,19 @@ def targets_of(opts: BuildOptions, translator_factory: Callable | None) -> tuple
 
 def _fingerprints(opts: BuildOptions):
     from .mathrender import find_node_modules, katex_version, MathSetupError
-    from .page import Templates
+    from .page import template_dirs, templates_fingerprint
     try:
         node_modules = find_node_modules()
         katex = katex_version(node_modules)
         error = None
     except MathSetupError as e:
         node_modules, katex, error = None, 'missing', str(e)
-    templates = Templates(opts.template_dir)
     static_hash = _hash(*[p.read_bytes() for p in sorted(STATIC_DIR.rglob('*')) if p.is_file()])
     # The generator's own code counts as its version, so an edited pylit rebuilds every page
     code_hash = _hash(*[p.read_bytes() for p in sorted(Path(__file__).parent.rglob('*.py'))])
     from .translate.keys import KEYS_VERSION
-    base = _hash(__version__, code_hash, str(KEYS_VERSION), templates.fingerprint(), static_hash, katex)
+    templates = templates_fingerprint(template_dirs(opts.template_dir))
+    base = _hash(__version__, code_hash, str(KEYS_VERSION), templates, static_hash, katex)
     return node_modules, error, base
 
 
@@ -291,8 +292,12 @@ class Parsed:
     diagnostics: tuple = ()
 
 
-def parse(p: Plan, rels, before: Parsed | None = None) -> Parsed:
-    """Parse the modules `rels` (once for all languages) and their translations; adds to `before`."""
+def parse(p: Plan, rels, before: Parsed | None = None, on_module: Callable | None = None) -> Parsed:
+    """
+    Parse the modules `rels` (once for all languages) and their translations; adds to `before`.
+    `on_module(rel, module)` is called as each module is parsed (the build sends its formulas
+    to KaTeX then, so that node typesets while Python parses).
+    """
     modules = dict(before.modules) if before else {}
     texts = dict(before.texts) if before else {}
     failed = dict(before.failed) if before else {}
@@ -308,6 +313,8 @@ def parse(p: Plan, rels, before: Parsed | None = None) -> Parsed:
             failed[rel] = Diagnostic(rel, e.lineno, 'error', f'{e.message}; page skipped')
             continue
         texts[rel], modules[rel] = text, module
+        if on_module is not None:
+            on_module(rel, module)
     for t in p.targets:
         if t.translator is None:
             continue
@@ -426,25 +433,35 @@ def katex_message(error: str) -> str:
     return re.sub(r'(at position \d+):.*$', r'\1', first).replace('\u0332', '')
 
 
-def math(p: Plan, parsed: Parsed, nav: Navigation, render: Callable | None = None, pool=None) -> MathResult:
+def module_formulas(module: Module) -> tuple:
+    """`(tex, display, line)` of every formula in a module's notes, in order."""
+    from .notes import find_math
+    return tuple((f.tex, f.display, s.line_of(f.start)) for s in module.sections for f in find_math(s.docs))
+
+
+def math(p: Plan, parsed: Parsed, nav: Navigation, render: Callable | None = None, pool=None,
+         found: dict | None = None) -> MathResult:
     """
     Every distinct formula of the stale pages of every language, rendered once (by `render`,
-    or by `pool`, a `KatexPool` started early, or by a new `KatexPool`).
+    or by `pool`, a `KatexPool` started early, or by a new `KatexPool`). `found` holds the
+    `module_formulas` of the modules the build already looked through, by path.
     """
     if not any(nav.stale.values()):
         return MathResult({}, {}, ())
-    from .notes import find_math
-    page_math, where = {}, {}
+    found = found or {}
+    page_math, where, english = {}, {}, {}
     for t in p.targets:
         for rel in nav.stale[t.lang]:
             module = parsed.modules.get(rel)
             if module is None:
                 continue
-            needed = []
-            for s in module.sections:
-                for f in find_math(s.docs):
-                    needed.append((f.tex, f.display))
-                    where.setdefault((f.tex, f.display), []).append((rel, s.line_of(f.start)))
+            if rel not in english:
+                # The English formulas of a module, found once for all its languages
+                formulas = found[rel] if rel in found else module_formulas(module)
+                for tex, display, line in formulas:
+                    where.setdefault((tex, display), []).append((rel, line))
+                english[rel] = tuple((tex, display) for tex, display, _ in formulas)
+            needed = list(english[rel])
             if t.translator is not None:
                 needed += t.translator.formulas(module)
             page_math[(t.lang, rel)] = tuple(needed)
@@ -495,13 +512,13 @@ def site_settings(opts: BuildOptions, lang: str) -> dict:
 
 def page_tasks(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> list:
     """One `PageTask` per stale page and language."""
+    tasks = []
+    if not any(nav.stale.values()):
+        return tasks
     from .render import PageTask
     by_rel = p.by_rel()
     template_dir = str(p.opts.template_dir) if p.opts.template_dir else None
     notebook_lang = p.targets[0].lang
-    tasks = []
-    if not any(nav.stale.values()):
-        return tasks
     notebooks = p.opts.notebooks and _has_nbformat()
     for t in p.targets:
         ent = nav.entries[t.lang]
@@ -526,7 +543,7 @@ def page_tasks(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> list:
                 nav=chapter_nav(rel, src.out, nav.chapters, ent),
                 home=tuple(home_groups(src.out, nav.chapters, ent)) if src.out == 'index.html' else (),
                 notebook=notebook, make_notebook=bool(notebook) and t.lang == notebook_lang,
-                template_dir=template_dir))
+                template_dir=template_dir, out_path=str(t.out_dir / src.out)))
     return tasks
 
 
@@ -540,12 +557,13 @@ def _has_nbformat() -> bool:
 
 def render(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> Rendered:
     """Render every stale page of every language, each in a bounded worker."""
+    tasks = page_tasks(p, parsed, nav, m)
+    if not tasks:
+        return Rendered({}, ())
     from .pool import Failure, run_bounded
     from .render import render_module, PageError, preload
-    tasks = page_tasks(p, parsed, nav, m)
-    if tasks:
-        # Import and compile once, before the workers fork, so that a page's time is its own
-        preload(tasks[0].template_dir, notebooks=any(t.make_notebook for t in tasks))
+    # Import and compile once, before the workers fork, so that a page's time is its own
+    preload(tasks[0].template_dir, notebooks=any(t.make_notebook for t in tasks))
     # One job per module: its languages share the highlighted code and the English notes
     groups: dict[str, list] = {}
     for task in tasks:
@@ -574,27 +592,35 @@ def render(p: Plan, parsed: Parsed, nav: Navigation, m: MathResult) -> Rendered:
 
 # ## Stage 6: write
 
-def _copy_tree(src: Path, dst: Path, pattern: str = '*'):
-    from .write import write_atomic
-    for p in sorted(src.rglob(pattern)):
-        if p.is_file():
-            write_atomic(dst / p.relative_to(src), p.read_bytes())
-
-
-def copy_static(out_dir: Path, node_modules: Path | None):
-    """Our CSS and script, Pygments' colours, and KaTeX's CSS and fonts, all served locally."""
+def static_files(node_modules: Path | None) -> list[tuple[str, bytes]]:
+    """`(path under the site, bytes)` of our CSS and script, Pygments' colours, and KaTeX's CSS and fonts."""
     from .highlight import pygments_css
-    from .write import write_atomic
-    _copy_tree(STATIC_DIR, out_dir / 'static')
+    files = [((Path('static') / p.relative_to(STATIC_DIR)).as_posix(), p.read_bytes())
+             for p in sorted(STATIC_DIR.rglob('*')) if p.is_file()]
     css = (pygments_css('default', '.highlight') + '\n' +
            pygments_css('github-dark', ':root[data-theme="dark"] .highlight') + '\n' +
            '@media (prefers-color-scheme: dark) {\n' +
            pygments_css('github-dark', ':root:not([data-theme="light"]) .highlight') + '\n}\n')
-    write_atomic(out_dir / 'static' / 'pygments.css', css)
+    files.append(('static/pygments.css', css.encode('utf-8')))
     if node_modules is not None:
         dist = node_modules / 'katex' / 'dist'
-        write_atomic(out_dir / 'static' / 'katex' / 'katex.min.css', (dist / 'katex.min.css').read_bytes())
-        _copy_tree(dist / 'fonts', out_dir / 'static' / 'katex' / 'fonts', '*.woff2')
+        files.append(('static/katex/katex.min.css', (dist / 'katex.min.css').read_bytes()))
+        files += [(f'static/katex/fonts/{p.relative_to(dist / "fonts").as_posix()}', p.read_bytes())
+                  for p in sorted((dist / 'fonts').rglob('*.woff2')) if p.is_file()]
+    return files
+
+
+def copy_static(out_dir: Path, node_modules: Path | None, files: list | None = None, like: Path | None = None):
+    """
+    Our CSS and script, Pygments' colours, and KaTeX's CSS and fonts, all served locally;
+    with `like`, another site folder that has them already, as links to its files.
+    """
+    from .write import link_atomic, write_atomic
+    for rel, data in (files if files is not None else static_files(node_modules)):
+        if like is not None:
+            link_atomic(like / rel, out_dir / rel, data)
+        else:
+            write_atomic(out_dir / rel, data)
 
 
 @dataclass(frozen=True)
@@ -607,21 +633,30 @@ class Written:
 
 def write(p: Plan, parsed: Parsed, nav: Navigation, rendered: Rendered) -> Written:
     """Write the rendered pages and notebooks; keep the records of the unchanged pages; remove deleted pages."""
-    from .write import write_atomic
+    from .write import commit_staged, link_atomic, write_atomic
     records, built, removed = {}, {}, []
+    # Files every language has alike are written once and linked from the other languages
+    copies, static, static_done = {}, None, None
     for t in p.targets:
         recs, done = {}, []
         prev = p.previous[t.lang]
         for src in p.sources:
             r = rendered.pages.get((t.lang, src.rel))
             if r is not None:
-                write_atomic(t.out_dir / src.out, r.html)
+                for tmp, path in r.staged:
+                    commit_staged(tmp, path)
+                if r.html is not None:
+                    write_atomic(t.out_dir / src.out, r.html)
                 if r.notebook is not None:
                     write_atomic(t.out_dir / (src.out[:-len('.html')] + '.ipynb'), r.notebook)
                 if not p.opts.repo_url:
                     # Without a repository address the page's "source" link goes to a copy of its module
-                    write_atomic(t.out_dir / posixpath.dirname(src.out) / posixpath.basename(src.rel),
-                                 parsed.texts[src.rel])
+                    copy = t.out_dir / posixpath.dirname(src.out) / posixpath.basename(src.rel)
+                    if src.rel in copies:
+                        link_atomic(copies[src.rel], copy, parsed.texts[src.rel])
+                    else:
+                        write_atomic(copy, parsed.texts[src.rel])
+                        copies[src.rel] = copy
                 e = nav.entries[t.lang][src.rel]
                 recs[src.rel] = PageRecord(key=nav.keys[t.lang][src.rel], out=src.out, title=e.title,
                                            summary=e.summary, anchors=list(r.anchors),
@@ -643,7 +678,10 @@ def write(p: Plan, parsed: Parsed, nav: Navigation, rendered: Rendered) -> Writt
         except OSError:
             fresh = False
         if not fresh:
-            copy_static(t.out_dir, p.node_modules)
+            if static is None:
+                static = static_files(p.node_modules)
+            copy_static(t.out_dir, p.node_modules, static, like=static_done)
+            static_done = static_done or t.out_dir
             write_atomic(stamp, p.salts[t.lang])
         for path, rel in p.assets:
             write_atomic(t.out_dir / rel, path.read_bytes())
@@ -715,16 +753,29 @@ def manifest(p: Plan, written: Written, diagnostics, links=(), parsed: Parsed | 
                             if d.path == rel and d.level == 'warning' and d not in link_set]
             if keys is not None:
                 rec.own_key, rec.key = own[rel], keys[rel]
-        data = {'salt': p.salts[t.lang], 'pages': {k: asdict(v) for k, v in sorted(recs.items())}}
-        write_atomic(t.out_dir / MANIFEST, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False))
+        data = {'salt': p.salts[t.lang], 'pages': {k: _record_dict(v) for k, v in sorted(recs.items())}}
+        # Compact: without `indent` the json module encodes in C, several times faster
+        write_atomic(t.out_dir / MANIFEST, json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(',', ':')))
         records[t.lang] = recs
     return records
 
 
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(PageRecord))
+
+
+def _record_dict(rec: PageRecord) -> dict:
+    """`asdict(rec)` without its deep copy (the manifest only serialises it)."""
+    return {name: getattr(rec, name) for name in _RECORD_FIELDS}
+
+
 # ## The build
 
-def build(opts: BuildOptions, translator_factory: Callable | None = None) -> BuildReport:
-    """Build the pages of `opts.paths` into `opts.out_dir`; see the module notes for the stages."""
+def build(opts: BuildOptions, translator_factory: Callable | None = None, katex=None) -> BuildReport:
+    """
+    Build the pages of `opts.paths` into `opts.out_dir`; see the module notes for the stages.
+    `katex` is a `KatexPool` the caller started early (the command line does for a cold build,
+    so that node starts while Python imports); the build closes it.
+    """
     from contextlib import ExitStack
     from .write import OutputLock, remove_stale_temps
     import time
@@ -744,8 +795,10 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         now, used = time.perf_counter(), cpu()
         timings[name] = (now - clock[0], used - clock[1])
         clock[0], clock[1] = now, used
-    targets = targets_of(opts, translator_factory)
     with ExitStack() as locks:
+        if katex is not None:
+            locks.enter_context(katex)
+        targets = targets_of(opts, translator_factory)
         for t in targets:
             locks.enter_context(OutputLock(t.out_dir))
             # Another build's language folder inside ours is left to that build
@@ -753,18 +806,31 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         p = plan(opts, translator_factory, targets)
         lap('plan')
         pool = None
-        if any(p.own_stale.values()) and p.node_modules is not None and not p.math_setup_error:
+        if katex is not None and any(p.own_stale.values()) and not p.math_setup_error:
+            pool = katex
+        elif katex is not None:
+            katex.close()
+        elif any(p.own_stale.values()) and p.node_modules is not None and not p.math_setup_error:
             # Start KaTeX now: node loads it while we parse
             from .mathrender import KatexPool, MathSetupError
             try:
-                pool = locks.enter_context(KatexPool(p.node_modules, processes=min(2, opts.jobs or os.cpu_count() or 1)))
+                # One process: KaTeX's start and warm-up (most of its time) are paid once, and
+                # it typesets on a core of its own while this process parses
+                pool = locks.enter_context(KatexPool(p.node_modules, processes=1))
             except MathSetupError:
                 pool = None
-        parsed = parse(p, set().union(*p.own_stale.values()))
+        prefetch, found = None, {}
+        if pool is not None:
+            def prefetch(rel, module):
+                found[rel] = module_formulas(module)
+                pool.prefetch([(tex, display) for tex, display, _ in found[rel]])
+        parsed = parse(p, set().union(*p.own_stale.values()), on_module=prefetch)
+        if pool is not None:
+            pool.prefetch((), flush=True)
         lap('parse')
         nav, parsed = navigate(p, parsed)
         lap('navigate')
-        m = math(p, parsed, nav, pool=pool)
+        m = math(p, parsed, nav, pool=pool, found=found)
         if pool is not None:
             # Before the render workers fork: they must not hold node's pipes open
             pool.close()
@@ -772,6 +838,10 @@ def build(opts: BuildOptions, translator_factory: Callable | None = None) -> Bui
         rendered = render(p, parsed, nav, m)
         lap('render')
         written = write(p, parsed, nav, rendered)
+        if rendered.diagnostics:
+            # A worker that was stopped (out of time or memory) may have left a page half staged
+            for t in targets:
+                remove_stale_temps(t.out_dir, marker=MANIFEST)
         lap('write')
         links = check(p, written)
         lap('check')

@@ -75,6 +75,23 @@ def _unwritable(out: Path) -> str | None:
     return None
 
 
+def _early_katex(out_dir: Path):
+    """
+    For a cold build (no manifest in the output folder: every formula will be typeset), start
+    KaTeX before importing the build, so that node starts while Python imports; `None` when
+    KaTeX is not installed (the build then reports it) or the build is not cold.
+    """
+    from .write import MANIFEST
+    if (out_dir / MANIFEST).exists():
+        return None
+    from .mathrender import KatexPool, MathSetupError, find_node_modules
+    try:
+        pool = KatexPool(find_node_modules(), processes=1)
+    except MathSetupError:
+        return None
+    return pool
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == 'translate':
@@ -90,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.page_timeout <= 0:
         print('pylit: error: --page_timeout must be more than 0 seconds', file=sys.stderr)
         return 2
+    katex = _early_katex(Path(args.out_dir))
     from .build import BuildOptions, build
     from .discover import DiscoverError
     languages = tuple(l.strip() for l in args.languages.split(',') if l.strip())
@@ -117,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         factory = TranslatorFactory
     start = time.perf_counter()
     try:
-        report = build(opts, factory)
+        report = build(opts, factory, katex=katex)
     except DiscoverError as e:
         print(f'pylit: error: {e}', file=sys.stderr)
         return 2

@@ -22,29 +22,15 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-# The words of the navigation, per language (until they move to pylit/messages/)
-NAV_UI = {
-    'en': {'chapter': 'Chapter', 'previous': 'Previous', 'next': 'Next', 'contents': 'Contents',
-           'notebook': 'Open as a notebook', 'notebook_title': 'Download this page as a Jupyter notebook',
-           'cite': 'Cite this paper', 'report': 'Report a problem with this section',
-           'report_short': 'Report', 'chapters': 'Chapters'},
-    'zh': {'chapter': '章节', 'previous': '上一页', 'next': '下一页', 'contents': '目录',
-           'notebook': '作为笔记本打开', 'notebook_title': '下载本页的 Jupyter 笔记本',
-           'cite': '引用这篇论文', 'report': '报告本节的问题', 'report_short': '报告问题',
-           'chapters': '章节'},
-    'ja': {'chapter': '章', 'previous': '前へ', 'next': '次へ', 'contents': '目次',
-           'notebook': 'ノートブックとして開く', 'notebook_title': 'このページを Jupyter ノートブックとしてダウンロード',
-           'cite': 'この論文を引用する', 'report': 'この節の問題を報告する', 'report_short': '報告',
-           'chapters': '章'},
-    'si': {'chapter': 'පරිච්ඡේදය', 'previous': 'පෙර', 'next': 'ඊළඟ', 'contents': 'පටුන',
-           'notebook': 'සටහන් පොතක් ලෙස විවෘත කරන්න', 'notebook_title': 'මෙම පිටුව Jupyter සටහන් පොතක් ලෙස බාගන්න',
-           'cite': 'මෙම පත්‍රිකාව උපුටා දක්වන්න', 'report': 'මෙම කොටසේ ගැටලුවක් වාර්තා කරන්න',
-           'report_short': 'වාර්තා කරන්න', 'chapters': 'පරිච්ඡේද'},
-}
-
 
 def nav_strings(lang: str) -> dict:
-    return {**NAV_UI['en'], **NAV_UI.get(lang, {})}
+    """
+    The words of the navigation in `lang` (the chapter contents, previous/next, the notebook,
+    citation and report links): like every word of the page frame, they live in the message
+    catalogue `pylit/messages/<lang>.json`, with English for any a language lacks.
+    """
+    from .page import ui_strings
+    return ui_strings(lang)
 
 
 def url_path(out: str) -> str:

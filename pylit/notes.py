@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
@@ -106,6 +107,13 @@ class _MathPreprocessor(Preprocessor):
 
     def run(self, lines):
         text = '\n'.join(lines)
+        separator = getattr(self.md, 'pylit_separator', None)
+        if separator:
+            # Several sections' notes in one document (`NotesRenderer.render_many`): each one's math on its own
+            return '\n'.join(self._math('\n'.join(part)) for part in _split_lines(lines, separator)).split('\n')
+        return self._math(text).split('\n')
+
+    def _math(self, text: str) -> str:
         out, pos = [], 0
         for f in find_math(text):
             # An escaped dollar sign `\$` is a plain `$`
@@ -115,7 +123,17 @@ class _MathPreprocessor(Preprocessor):
             out.append(placeholder)
             pos = f.end
         out.append(text[pos:].replace('\\$', '$'))
-        return ''.join(out).split('\n')
+        return ''.join(out)
+
+
+def _split_lines(lines: list[str], separator: str) -> list[list[str]]:
+    """`lines` cut at each line that is `separator`, which stays at the start of the next part."""
+    parts = [[]]
+    for line in lines:
+        if line == separator:
+            parts.append([])
+        parts[-1].append(line)
+    return parts
 
 
 class _HighlightedBacktick(InlineProcessor):
@@ -149,18 +167,15 @@ class NotesRenderer:
 
     `render_math(tex, display)` returns the HTML of a formula. Heading ids are unique across
     the whole page, so `#anchors` can point at any heading.
+
+    Making a Python-Markdown instance with its extensions costs more than rendering a
+    section, so each thread keeps one, reset before every section, and the renderer whose
+    section it renders lends it its math and its heading ids.
     """
 
     def __init__(self, render_math: Callable[[str, bool], str]):
         self._ids: set[str] = set()
-        self.md = markdown.Markdown(
-            extensions=[MathExtension(render_math), 'tables', 'fenced_code', 'codehilite', 'toc',
-                        'sane_lists', 'attr_list'],
-            extension_configs={
-                'codehilite': {'css_class': 'highlight', 'guess_lang': False},
-                'toc': {'slugify': self._slugify, 'permalink': False},
-            },
-            output_format='html')
+        self.render_math = render_math
 
     def _slugify(self, value: str, separator: str) -> str:
         base = re.sub(r'[^\w\s-]', '', value).strip().lower()
@@ -174,10 +189,110 @@ class NotesRenderer:
 
     def render(self, docs: str) -> str:
         """The HTML of one section's notes."""
-        self.md.reset()
+        md = _markdown()
+        md.reset()
         if not docs.strip():
             return ''
-        return self.md.convert(docs)
+        _LOCAL.current = self
+        try:
+            return md.convert(docs)
+        finally:
+            _LOCAL.current = None
+
+
+    def render_many(self, docs: list[str]) -> list[str]:
+        """
+        The HTML of several sections' notes, the same as `[self.render(d) for d in docs]`.
+
+        Most of the cost of a short section is Python-Markdown's fixed cost per document, so
+        the sections are rendered as one document, cut apart by a separator paragraph. That
+        gives the same HTML only when no Markdown construct can reach from one section into
+        the next: raw HTML, fenced code, reference definitions, `[TOC]` and attribute lists
+        with ids. Notes that hold any of these (outside their math) are rendered one by one,
+        and so is everything if the separators do not come out as they went in.
+        """
+        wanted = [i for i, d in enumerate(docs) if d.strip()]
+        html = [''] * len(docs)
+        if len(wanted) > 1 and not any(_reaches_out(docs[i]) for i in wanted):
+            joined = ('\n\n' + _SEPARATOR + '\n\n').join(docs[i] for i in wanted)
+            md = _markdown()
+            md.reset()
+            md.pylit_separator = _SEPARATOR
+            _LOCAL.current = self
+            ids = set(self._ids)
+            try:
+                parts = md.convert(joined).split('\n<p>' + _SEPARATOR + '</p>\n')
+            finally:
+                md.pylit_separator = None
+                _LOCAL.current = None
+            if len(parts) == len(wanted) and all(_SEPARATOR not in p for p in parts):
+                for i, part in zip(wanted, parts):
+                    html[i] = part.strip()
+                return html
+            # Not cut as expected: render them one by one, with the heading ids as they were
+            self._ids = ids
+        for i in wanted:
+            html[i] = self.render(docs[i])
+        return html
+
+
+# A paragraph of its own between two sections' notes (letters only: Markdown leaves it as it is)
+_SEPARATOR = 'pylitsectionbreakq7z3x9'
+# What may make a section's Markdown depend on its neighbours (looked for outside the math)
+_REACHES_OUT_RE = re.compile(r'<|```|~~~|^ {0,3}\[[^\]\n]*\]:|\[TOC\]|\{[^}\n]*#|' + _SEPARATOR, re.M)
+
+
+def _reaches_out(docs: str) -> bool:
+    """Whether these notes hold a Markdown construct that could reach into the next section's."""
+    pos, outside = 0, []
+    for f in find_math(docs):
+        outside.append(docs[pos:f.start])
+        pos = f.end
+    outside.append(docs[pos:])
+    return _REACHES_OUT_RE.search(''.join(outside)) is not None
+
+
+_LOCAL = threading.local()
+
+
+def _markdown() -> markdown.Markdown:
+    """This thread's Markdown instance; it renders for `_LOCAL.current`, a `NotesRenderer`."""
+    md = getattr(_LOCAL, 'md', None)
+    if md is None:
+        md = _LOCAL.md = markdown.Markdown(
+            extensions=[MathExtension(lambda tex, display: _LOCAL.current.render_math(tex, display)),
+                        'tables', 'fenced_code', 'codehilite', 'toc', 'sane_lists', 'attr_list'],
+            extension_configs={
+                'codehilite': {'css_class': 'highlight', 'guess_lang': False},
+                'toc': {'slugify': lambda value, separator: _LOCAL.current._slugify(value, separator),
+                        'permalink': False},
+            },
+            output_format='html')
+        inline = md.treeprocessors['inline'] if 'inline' in md.treeprocessors else None
+        if isinstance(getattr(inline, 'inlinePatterns', None), markdown.util.Registry):
+            # The inline processor looks its patterns up by position some 20 times per piece of
+            # text; a Registry sorts itself on each lookup, a tuple does not (the patterns are
+            # all registered by now)
+            names = {item.name for item in getattr(inline.inlinePatterns, '_priority', ())}
+            inline.inlinePatterns = tuple(inline.inlinePatterns)
+            if names == set(_INLINE_PATTERNS) and hasattr(inline, '_InlineProcessor__handleInline'):
+                # No inline pattern can match text without one of the characters they start
+                # with: such text (most of it) is left as it is without trying all sixteen
+                handle = inline._InlineProcessor__handleInline
+
+                def handle_inline(data, patternIndex=0):
+                    return handle(data, patternIndex) if _INLINE_TRIGGER_RE.search(data) else data
+                inline._InlineProcessor__handleInline = handle_inline
+    return md
+
+
+# The inline patterns of our Markdown (Python-Markdown's own, with `backtick` ours), and a
+# character every one of them needs: `code`, \escapes, [links] and ![images], <autolinks> and
+# <html>, &entities;, *emphasis* and _emphasis_, and the two spaces of a line break
+_INLINE_PATTERNS = ('backtick', 'escape', 'reference', 'link', 'image_link', 'image_reference', 'short_reference',
+                    'short_image_ref', 'autolink', 'automail', 'linebreak', 'html', 'entity', 'not_strong',
+                    'em_strong', 'em_strong2')
+_INLINE_TRIGGER_RE = re.compile(r'[`\\\[<&*_]|  \n')
 
 
 def render_notes(docs: str, render_math: Callable[[str, bool], str]) -> str:

@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
 from markupsafe import Markup
 
 DEFAULT_TEMPLATES = Path(__file__).parent / 'templates'
@@ -31,10 +30,12 @@ def _messages(lang: str) -> dict:
     return json.loads(path.read_text(encoding='utf-8'))
 
 
+@functools.lru_cache(maxsize=None)
 def ui_strings(lang: str) -> dict:
     """
     The few words of the page frame in `lang` (`zh_CN` counts as zh): its message file over
-    the English one, so a string not yet translated shows in English.
+    the English one, so a string not yet translated shows in English. (One dict per
+    language, shared: read it, never change it.)
     """
     from .languages import get
     known = get(lang)
@@ -103,25 +104,35 @@ class PageContext:
     extra: dict = field(default_factory=dict)
 
 
+def template_dirs(template_dir: Path | None = None) -> list[str]:
+    """The template folders, the `-t` folder first, then the defaults."""
+    return ([str(template_dir)] if template_dir else []) + [str(DEFAULT_TEMPLATES)]
+
+
+def templates_fingerprint(dirs: list[str]) -> str:
+    """A hash of every template file, for the incremental build (without loading Jinja)."""
+    h = hashlib.sha256()
+    for d in dirs:
+        for p in sorted(Path(d).rglob('*')):
+            if p.is_file():
+                h.update(p.relative_to(d).as_posix().encode() + b'\0' + p.read_bytes())
+    return h.hexdigest()
+
+
 class Templates:
     """The Jinja2 environment: the `-t` folder first, then the defaults."""
 
     def __init__(self, template_dir: Path | None = None):
-        dirs = [str(template_dir)] if template_dir else []
-        dirs.append(str(DEFAULT_TEMPLATES))
+        dirs = template_dirs(template_dir)
         self.dirs = dirs
+        import jinja2
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(dirs),
                                       autoescape=True, undefined=jinja2.StrictUndefined,
                                       keep_trailing_newline=True)
 
     def fingerprint(self) -> str:
         """A hash of every template file, for the incremental build."""
-        h = hashlib.sha256()
-        for d in self.dirs:
-            for p in sorted(Path(d).rglob('*')):
-                if p.is_file():
-                    h.update(p.relative_to(d).as_posix().encode() + b'\0' + p.read_bytes())
-        return h.hexdigest()
+        return templates_fingerprint(self.dirs)
 
     def render(self, ctx: PageContext, template: str = 'page.html') -> str:
         values = {k: getattr(ctx, k) for k in ctx.__dataclass_fields__ if k != 'extra'}

@@ -20,16 +20,15 @@ sections and the two must agree:
   joins the docstring's notes;
 * every other line is code, kept exactly, with its line number.
 
-We find comments and docstrings with `tokenize`, so a `#` or `\"\"\"` inside a string literal
+We find comments and docstrings as Python's tokenizer does (see `_scan_tokens`), so a `#` or `\"\"\"` inside a string literal
 never starts notes.
 """
 
 from __future__ import annotations
 
 import ast
-import io
+import bisect
 import re
-import tokenize
 import warnings
 from dataclasses import dataclass, field
 
@@ -158,46 +157,85 @@ def decode_source(data: bytes, path: str = '<source>') -> str:
     return text.replace('\r\n', '\n').replace('\r', '\n')
 
 
+# The comments and string literals of Python source, left to right (whatever else lies between
+# them is code). A string's prefix (`r`, `b`, `f`, ...) is the identifier run just before its
+# quote, when that run is a prefix.
+_TOKEN_RE = re.compile(
+    r'(?P<comment>\#[^\n]*)'
+    r'|(?P<string>"""(?:[^"\\]+|\\.|"(?!""))*"""'
+    r"|'''(?:[^'\\]+|\\.|'(?!''))*'''"
+    r'|"(?:[^"\\\n]+|\\.)*"'
+    r"|'(?:[^'\\\n]+|\\.)*')", re.S)
+_STRING_PREFIXES = frozenset({'', 'r', 'u', 'b', 'f', 'br', 'rb', 'fr', 'rf'})
+
+
+def _identifier_char(ch: str) -> bool:
+    return ch.isalnum() or ch == '_' or (ord(ch) > 127 and ch.isidentifier())
+
+
 def _scan_tokens(text: str):
     """
-    Find the comment lines and the docstrings with `tokenize`.
+    Find the comment lines and the docstrings.
 
     Returns the set of line numbers that are comment lines and a map from the first line of
     each docstring to `(end_line, end_col, token_text, start_col)`.
+
+    A comment line is one whose first token is a comment. A docstring is a triple-quoted
+    string (`DOCSTRING_RE`) that is a whole statement: the first token of a logical line
+    (nothing before it on its line, no open bracket, no backslash continuation) followed by
+    nothing but a comment. That is what `tokenize` says (compared on the standard library's
+    thirteen thousand modules), found with one regular expression for comments and strings
+    instead of Python's tokenizer, which takes ten times as long.
     """
-    comment_lines = set()
-    docstrings = {}
-    lines = text.split('\n')
-    # Token types after which a new logical line (a statement) begins
-    starters = {None, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
     try:
         with warnings.catch_warnings():
             # Invalid escapes such as `\alpha` in a docstring are the author's business, not ours
             warnings.simplefilter('ignore')
             ast.parse(text)
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except SyntaxError as e:
         raise ParseError(f'syntax error: {e.msg}', e.lineno or 0) from None
-    except tokenize.TokenError as e:
-        raise ParseError(f'cannot tokenize: {e.args[0]}', e.args[1][0]) from None
-    # The type of the last token that is not a comment or a non-logical newline
-    prev = None
-    for i, tok in enumerate(tokens):
-        if tok.type == tokenize.COMMENT:
-            row, col = tok.start
-            if not lines[row - 1][:col].strip():
+    comment_lines = set()
+    docstrings = {}
+    starts = [0]
+    i = text.find('\n')
+    while i >= 0:
+        starts.append(i + 1)
+        i = text.find('\n', i + 1)
+    depth = 0
+    # The end of the previous token: the code lies between tokens
+    pos = 0
+    for m in _TOKEN_RE.finditer(text):
+        s, e = m.start(), m.end()
+        if s > pos:
+            code = text[pos:s]
+            depth += (code.count('(') + code.count('[') + code.count('{')
+                      - code.count(')') - code.count(']') - code.count('}'))
+        row = bisect.bisect_right(starts, s)
+        line_start = starts[row - 1]
+        if m.lastgroup == 'comment':
+            if not text[line_start:s].strip():
                 comment_lines.add(row)
+            pos = e
             continue
-        if tok.type == tokenize.NL:
-            continue
-        if tok.type == tokenize.STRING and prev in starters and DOCSTRING_RE.match(tok.string):
-            # The string must be the whole statement: only a comment may follow before NEWLINE.
-            j = i + 1
-            while j < len(tokens) and tokens[j].type == tokenize.COMMENT:
-                j += 1
-            if j >= len(tokens) or tokens[j].type in (tokenize.NEWLINE, tokenize.ENDMARKER):
-                docstrings[tok.start[0]] = (tok.end[0], tok.end[1], tok.string, tok.start[1])
-        prev = tok.type
+        start = s
+        while start > line_start and _identifier_char(text[start - 1]):
+            start -= 1
+        if text[start:s].lower() not in _STRING_PREFIXES:
+            start = s
+        token = text[start:e]
+        if depth == 0 and DOCSTRING_RE.match(token) and not text[line_start:start].strip():
+            # Not a continuation of the line before (a backslash at its end, in code)
+            continued = line_start >= 2 and line_start - 2 >= pos and text[line_start - 2] == '\\'
+            line_end = text.find('\n', e)
+            rest = text[e:len(text) if line_end < 0 else line_end]
+            hash_at = rest.find('#')
+            before = rest if hash_at < 0 else rest[:hash_at]
+            # Only a comment may follow it on its line
+            if not continued and not before.strip() and (
+                    hash_at < 0 or _TOKEN_RE.match(text, e + hash_at).lastgroup == 'comment'):
+                end_row = bisect.bisect_right(starts, e - 1)
+                docstrings[row] = (end_row, e - starts[end_row - 1], token, start - line_start)
+        pos = e
     return comment_lines, docstrings
 
 

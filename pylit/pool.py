@@ -18,6 +18,7 @@ results (the HTML) go through a pipe.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -145,7 +146,13 @@ def run_bounded(func: Callable, tasks: Sequence, jobs: int = 1, timeout: float =
     ctx = _context()
     pending = list(range(len(tasks)))
     pending.reverse()
-    slots = [_Slot(ctx, func, tasks, memory) for _ in range(max(1, min(jobs, len(tasks))))]
+    # The workers inherit the build's objects: keep the collector from walking them in every
+    # worker (which would copy each page of memory it touches); the new objects are collected
+    gc.freeze()
+    try:
+        slots = [_Slot(ctx, func, tasks, memory) for _ in range(max(1, min(jobs, len(tasks))))]
+    finally:
+        gc.unfreeze()
     try:
         for slot in slots:
             if pending:

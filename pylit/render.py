@@ -69,15 +69,20 @@ class PageTask:
     notebook: str | None = None
     make_notebook: bool = False
     template_dir: str | None = None
+    # The page's path: the worker writes its HTML (and notebook) to temporary files beside it
+    # and the build's write stage renames them into place (see `stage`)
+    out_path: str | None = None
 
 
 @dataclass(frozen=True)
 class RenderedPage:
-    html: str
+    html: str | None
     anchors: tuple[str, ...]
     links: tuple[tuple[str, int], ...]
     warnings: tuple[str, ...] = ()
     notebook: str | None = None
+    # `(temporary file, path)` pairs written by the worker, for the write stage to rename
+    staged: tuple = ()
 
 
 def _code_html(section, lines: list[str]) -> str:
@@ -156,7 +161,54 @@ def render_module(tasks: tuple) -> list:
     notes (Markdown) are rendered once and shared by the languages.
     """
     shared = {}
-    return [render_page(t, shared) for t in tasks]
+    pages = [render_page(t, shared) for t in tasks]
+    if any(t.out_path for t in tasks):
+        return stage(tasks, pages)
+    return pages
+
+
+def stage(tasks, pages: list) -> list:
+    """
+    Write the HTML and notebook of each page with an `out_path` to a temporary file in its
+    folder (`write_atomic`'s names, which an interrupted build's successor removes), so that
+    the pages travel to the build as file names rather than through a pipe, and are written
+    by the workers in parallel. Returns the pages with `staged` set and no text; nothing is
+    left behind if one fails.
+    """
+    import dataclasses
+    import os
+    import tempfile
+    from pathlib import Path
+    staged, out = [], []
+    try:
+        for t, page in zip(tasks, pages):
+            if not t.out_path:
+                out.append(page)
+                continue
+            files = []
+            target = Path(t.out_path)
+            items = [(target, page.html)]
+            if page.notebook is not None:
+                items.append((target.with_suffix('.ipynb'), page.notebook))
+            for path, text in items:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+                staged.append(tmp)
+                with os.fdopen(fd, 'wb') as f:
+                    # The mode `write_atomic` gives a new file (the write stage keeps an existing file's)
+                    if hasattr(os, 'fchmod'):
+                        os.fchmod(fd, 0o644)
+                    f.write(text.encode('utf-8'))
+                files.append((tmp, str(path)))
+            out.append(dataclasses.replace(page, html=None, notebook=None, staged=tuple(files)))
+    except BaseException:
+        for tmp in staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        raise
+    return out
 
 
 def render_page(t: PageTask, shared: dict | None = None) -> RenderedPage:
@@ -165,10 +217,14 @@ def render_page(t: PageTask, shared: dict | None = None) -> RenderedPage:
     from .notes import NotesRenderer, math_error_html
     from .page import LANGUAGE_NAMES, Link, PageContext, PageSection
 
-    for s in t.module.sections:
-        problem = check_notes(s.docs)
-        if problem:
-            raise PageError(f'{problem}; page skipped')
+    shared = {} if shared is None else shared
+    if 'checked' not in shared:
+        # The notes are the same in every language: checked once per module
+        for s in t.module.sections:
+            problem = check_notes(s.docs)
+            if problem:
+                raise PageError(f'{problem}; page skipped')
+        shared['checked'] = True
     missing = []
 
     def render_math(tex, display):
@@ -187,7 +243,6 @@ def render_page(t: PageTask, shared: dict | None = None) -> RenderedPage:
     prefix = '' if lang == 'en' else f'{lang}/'
     site_url = site['site_url'].rstrip('/') if site['site_url'] else None
     page_url = f'{site_url}/{prefix}{url_path(out)}' if site_url else f'{prefix}{url_path(out)}'
-    shared = {} if shared is None else shared
     if 'lines' not in shared:
         shared['lines'] = highlight_lines(t.text)
     lines = shared['lines']
@@ -199,12 +254,11 @@ def render_page(t: PageTask, shared: dict | None = None) -> RenderedPage:
         if t.translation is not None:
             html = t.translation.section_html(s, render_math)
         if html is None:
-            if ('notes', i) not in shared:
-                # One renderer per module (heading ids are unique across its page), made when first needed
-                if 'notes' not in shared:
-                    shared['notes'] = NotesRenderer(render_math)
-                shared[('notes', i)] = shared['notes'].render(s.docs)
-            html = shared[('notes', i)]
+            if 'notes' not in shared:
+                # The English notes of every section, rendered once for all languages, when first
+                # needed (one renderer per module: heading ids are unique across its page)
+                shared['notes'] = NotesRenderer(render_math).render_many([s.docs for s in t.module.sections])
+            html = shared['notes'][i]
         if ('code', i) not in shared:
             shared[('code', i)] = _code_html(s, lines)
         anchor = f'section-{i}'
@@ -235,14 +289,25 @@ def render_page(t: PageTask, shared: dict | None = None) -> RenderedPage:
                              'citation': t.module.bibtex, 'issue_urls': issue_urls,
                              'nav_ui': nav_strings(lang)})
     page_html = _templates(t.template_dir).render(ctx)
-    anchors = tuple(sorted(set(re.findall(r'\sid="([^"]+)"', page_html))))
-    links = []
-    for s in t.module.sections:
-        for target in re.findall(r'\]\(([^)\s]+)', s.docs):
-            links.append((target, s.line_of(s.docs.find(target))))
+    anchors = tuple(sorted(set(_ids(page_html))))
+    if 'links' not in shared:
+        links = []
+        for s in t.module.sections:
+            for target in re.findall(r'\]\(([^)\s]+)', s.docs):
+                links.append((target, s.line_of(s.docs.find(target))))
+        shared['links'] = tuple(links)
+    links = shared['links']
     warnings = tuple(f'{t.src.rel}: warning: formula {tex[:60]!r} was not rendered (a pylit bug)' for tex in missing)
     notebook = None
     if t.make_notebook:
         from .notebook import make_notebook
         notebook = make_notebook(t.module, t.title)
-    return RenderedPage(page_html, anchors, tuple(links), warnings, notebook)
+    return RenderedPage(page_html, anchors, links, warnings, notebook)
+
+
+_ID_RE = re.compile(r'id="([^"]+)"')
+
+
+def _ids(page_html: str) -> list[str]:
+    """The values of the `id` attributes of a page (`\\sid="..."`; searched for `id="` first, which is fast)."""
+    return [m.group(1) for m in _ID_RE.finditer(page_html) if m.start() and page_html[m.start() - 1].isspace()]

@@ -310,6 +310,10 @@ class Handler(http.server.SimpleHTTPRequestHandler):
                 fs_path = fs_path / 'index.html'
             if fs_path.suffix == '.html' and fs_path.is_file():
                 return self._send(inject(fs_path.read_bytes(), self.hub.server_id), 'text/html; charset=utf-8', head)
+            if accepts_gzip(self.headers.get('Accept-Encoding')) and fs_path.is_file():
+                content_type = self.guess_type(str(fs_path))
+                if compressible(content_type):
+                    return self._send(fs_path.read_bytes(), content_type, head)
         except (ValueError, OSError):
             # A NUL byte (`/index.html%00.txt`), a name too long for the file system, ...
             return self.send_error(400, 'Bad request path')
@@ -323,6 +327,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def _send(self, body: bytes, content_type: str, head: bool = False):
         self.send_response(200)
         self.send_header('Content-Type', content_type)
+        # Text is sent gzipped to a client that accepts it, as real hosts do
+        self.send_header('Vary', 'Accept-Encoding')
+        if accepts_gzip(self.headers.get('Accept-Encoding')):
+            body = gzip_bytes(body)
+            self.send_header('Content-Encoding', 'gzip')
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
         if not head:
@@ -350,6 +359,41 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             pass
         finally:
             self.hub.disconnect(q)
+
+
+def compressible(content_type: str) -> bool:
+    """Whether the server sends a file of this type gzipped (text; fonts and pictures are compressed already)."""
+    kind = content_type.split(';')[0].strip().lower()
+    return (kind.startswith('text/') or kind in ('application/javascript', 'application/json', 'application/xml',
+                                                  'image/svg+xml') or kind.endswith(('+json', '+xml')))
+
+
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an `Accept-Encoding` header accepts gzip (`gzip`, `gzip;q=0.5`, `*`; not `gzip;q=0`)."""
+    if not header:
+        return False
+    for part in header.split(','):
+        name, _, params = part.strip().partition(';')
+        if name.strip().lower() not in ('gzip', 'x-gzip', '*'):
+            continue
+        q = 1.0
+        for p in params.split(';'):
+            key, _, value = p.strip().partition('=')
+            if key.strip().lower() == 'q':
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=64)
+def gzip_bytes(body: bytes) -> bytes:
+    """`body` gzipped (remembered: the same page is often asked for again)."""
+    import gzip
+    return gzip.compress(body, compresslevel=6, mtime=0)
 
 
 def inject(page: bytes, server_id: str = 'preview') -> bytes:

@@ -12,6 +12,9 @@ import re
 import tempfile
 from pathlib import Path
 
+# The build's record of each output folder (`pylit.build`)
+MANIFEST = '.pylit-manifest.json'
+
 
 def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> bool:
     """
@@ -40,6 +43,64 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> bool:
         except FileNotFoundError:
             mode = 0o644
         os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+def link_atomic(existing: str | Path, path: str | Path, data: str | bytes) -> bool:
+    """
+    Make `path` hold `data`, which the file `existing` already holds, as a hard link to it
+    (renamed into place like `write_atomic`'s files; creating a file costs far more than a
+    link). A multi-language build uses it for the files every language has alike. Falls back
+    to `write_atomic` where links cannot be made. Returns `False` when `path` already held
+    exactly these bytes.
+    """
+    raw = data.encode('utf-8') if isinstance(data, str) else data
+    path = Path(path)
+    try:
+        if path.stat().st_size == len(raw) and path.read_bytes() == raw:
+            return False
+    except FileNotFoundError:
+        pass
+    import secrets
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f'.{path.name}.{secrets.token_hex(4)}.tmp'
+    try:
+        os.link(existing, tmp)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return write_atomic(path, raw)
+    return True
+
+
+def commit_staged(tmp: str | Path, path: str | Path) -> bool:
+    """
+    Rename a temporary file a render worker wrote (`pylit.render.stage`) over `path`, as
+    `write_atomic` would have written it: the file's permissions are kept, and a file that
+    already holds exactly these bytes is left alone (the temporary file is removed).
+    """
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        st = None
+    try:
+        if st is not None:
+            if st.st_size == os.path.getsize(tmp) and path.read_bytes() == Path(tmp).read_bytes():
+                os.unlink(tmp)
+                return False
+            os.chmod(tmp, st.st_mode & 0o777)
+        elif not hasattr(os, 'fchmod'):
+            # (elsewhere a new file is 0o644 already: the worker made it so)
+            os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

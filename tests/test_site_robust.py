@@ -333,3 +333,20 @@ def test_preview_builds_every_language_in_one_run(write_tree, tmp_path):
     assert builder.build()
     assert (docs / 'good.html').exists() and (docs / 'zh' / 'good.html').exists()
     assert any(line.startswith('pylit.serve: built all in ') for line in logs), logs
+
+
+def test_server_gzips_text_for_clients_that_accept_it(server):
+    import gzip
+    for path in ('/good.html', '/static/site.css'):
+        _, plain_headers, plain = _request(server, 'GET', path)
+        assert 'Content-Encoding' not in plain_headers
+        conn = http.client.HTTPConnection('127.0.0.1', server.server_address[1], timeout=30)
+        conn.request('GET', path, headers={'Accept-Encoding': 'br;q=1.0, gzip;q=0.8'})
+        r = conn.getresponse()
+        body = r.read()
+        conn.close()
+        assert r.getheader('Content-Encoding') == 'gzip' and int(r.getheader('Content-Length')) == len(body)
+        assert gzip.decompress(body) == plain and len(body) < len(plain)
+    from pylit.serve import accepts_gzip
+    assert accepts_gzip('gzip, deflate') and accepts_gzip('*') and not accepts_gzip('gzip;q=0') and not accepts_gzip(None)
+    assert not accepts_gzip('br, identity')

@@ -31,18 +31,18 @@ in English.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..page import ui_strings
 from .apply import TranslationWarning, needs_translation, translate_section, translate_text, validate
-from .cache import CacheError, CacheWriteError, TranslationCache
+from .cache import OBSOLETE_SUFFIX, CacheError, CacheWriteError, TranslationCache, check_lang, check_module_path
 from .keys import Fragment, module_chunks, module_keys, summary_key, title_key
-from .status import _suggest
-from .status_page import FILE_NAME as STATUS_FILE
 
 
 def render_fragment(fragment: Fragment, render_math) -> str:
@@ -126,7 +126,13 @@ class ModuleTranslation:
         # The language's translation-status page (pylit.translate.status_page) lies at the
         # root of its folder: `root` + this, in the page template
         return {'percent': percent, 'text': text, 'href': self.cache_url,
-                'status_href': STATUS_FILE, 'status_text': ui['status_link']}
+                'status_href': _status_file(), 'status_text': ui['status_link']}
+
+
+def _status_file() -> str:
+    """The name of a language's translation-status page (`pylit.translate.status_page`, loaded when needed)."""
+    from .status_page import FILE_NAME
+    return FILE_NAME
 
 
 def outdated_translations(keys: list[str], translations: dict[str, str],
@@ -141,10 +147,54 @@ def outdated_translations(keys: list[str], translations: dict[str, str],
         return found
     for key in keys:
         if translations.get(key, key) == key and needs_translation(key):
+            from .status import _suggest
             s = _suggest(key, obsolete)
             if s is not None:
                 found[key] = s.translation
     return found
+
+
+# The keys and formulas of a module are the same in every language: a multi-language build
+# works them out once per module (by identity: the build parses each module once)
+_PER_MODULE: dict = {}
+
+
+def _per_module(module) -> dict:
+    """What is remembered of `module` (`{'keys': {filename: keys}, 'formulas': [...]}`)."""
+    hit = _PER_MODULE.get(id(module))
+    if hit is not None and hit[0] is module:
+        return hit[1]
+    if len(_PER_MODULE) > 4096:
+        _PER_MODULE.clear()
+    _PER_MODULE[id(module)] = (module, {'keys': {}})
+    return _PER_MODULE[id(module)][1]
+
+
+def _module_keys(module, filename: str) -> list[str]:
+    """`module_keys(module, filename)`, worked out once per module."""
+    known = _per_module(module)['keys']
+    if filename not in known:
+        known[filename] = module_keys(module, filename)
+    return known[filename]
+
+
+def _module_formulas(module) -> list[tuple[str, bool]]:
+    """The formulas the placeholders of the module's chunks stand for, worked out once per module."""
+    known = _per_module(module)
+    if 'formulas' not in known:
+        found = []
+        for chunk in module_chunks(module):
+            for f in chunk.fragments:
+                tex = fragment_formulas(f)
+                if tex is not None:
+                    found.append(tex)
+        known['formulas'] = found
+    return known['formulas']
+
+
+@functools.lru_cache(maxsize=65536)
+def _module_path(rel: str) -> str:
+    return str(PurePosixPath(rel).with_suffix(''))
 
 
 class TranslatorFactory:
@@ -160,18 +210,23 @@ class TranslatorFactory:
 
     @staticmethod
     def module_path(src) -> str:
-        return str(PurePosixPath(src.rel).with_suffix(''))
+        return _module_path(src.rel)
 
     def cache(self, src) -> TranslationCache:
         return TranslationCache(self.cache_dir, self.module_path(src), self.lang)
 
     def fingerprint(self, src) -> str:
         """The bytes of the module's cache file and sidecar, so that editing them rebuilds the page."""
-        cache = self.cache(src)
+        # Every build asks this of every page in every language: plain strings, not `cache(src)`'s paths
+        module = self.module_path(src)
+        check_module_path(module)
+        check_lang(self.lang)
+        base = os.path.join(self.cache_dir, f'{module}.{self.lang}')
         h = hashlib.sha256()
-        for path in (cache.path, cache.obsolete_path):
+        for path in (base + '.json', base + OBSOLETE_SUFFIX):
             try:
-                h.update(path.read_bytes())
+                with open(path, 'rb') as f:
+                    h.update(f.read())
             except FileNotFoundError:
                 h.update(b'none')
             h.update(b'\0')
@@ -179,13 +234,7 @@ class TranslatorFactory:
 
     def formulas(self, module) -> list[tuple[str, bool]]:
         """The formulas the placeholders of the module's chunks stand for."""
-        found = []
-        for chunk in module_chunks(module):
-            for f in chunk.fragments:
-                tex = fragment_formulas(f)
-                if tex is not None:
-                    found.append(tex)
-        return found
+        return list(_module_formulas(module))
 
     def for_module(self, src, module) -> ModuleTranslation | None:
         from ..build import Diagnostic
@@ -193,7 +242,8 @@ class TranslatorFactory:
         rel_file = cache.path.as_posix()
         filename = PurePosixPath(src.rel).name
         try:
-            synced = cache.sync(module_keys(module, filename), write=self.write_caches)
+            keys = _module_keys(module, filename)
+            synced = cache.sync(keys, write=self.write_caches)
         except CacheWriteError as e:
             # A read-only cache folder: the page still uses the translations, the file stays
             self._diagnostics.append(Diagnostic(str(e.path), 0, 'warning', f'{e.message}; the cache file was not updated'))
@@ -207,7 +257,6 @@ class TranslatorFactory:
         warnings: list[TranslationWarning] = []
         title = translate_text(title_key(module, filename), values, cache_file=rel_file, warnings=warnings)
         summary = translate_text(summary_key(module), values, cache_file=rel_file, warnings=warnings)
-        keys = module_keys(module, filename)
         done = 0
         for key in keys:
             value = values.get(key, key)
