@@ -333,7 +333,8 @@ def main(argv=None):
             Candidate('Cautious AdamW, multi-tensor (ours)', lambda g: CautiousAdamW(g, **wd)),
             Candidate('Cautious AdamW, per-tensor (ours)', lambda g: CautiousAdamW(g, **wd, foreach=False)),
             Candidate('Schedule-Free AdamW, foreach (ours)', lambda g: ScheduleFreeAdamW(g, **wd)),
-            Candidate('SOAP, per-tensor (ours)', lambda g: SOAP(g, **wd), slow=True),
+            Candidate('SOAP, batched (ours)', lambda g: SOAP(g, **wd), slow=True),
+            Candidate('SOAP, per-tensor (ours)', lambda g: SOAP(g, **wd, foreach=False), slow=True),
         ]
 
     stream24: List[float] = []

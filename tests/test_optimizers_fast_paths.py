@@ -1,5 +1,6 @@
 """
-The fast (multi-tensor, batched or chunked) paths of Adafactor, Muon, Cautious AdamW and SOAP against
+The fast (multi-tensor, batched or chunked) paths of Adafactor, Muon, Cautious AdamW, SOAP and Adam with
+float32 master weights against
 their per-tensor `step_param`, which is the form the pages explain and which the reference tests check:
 in float64, with several parameter groups, shapes that share and do not share a shape, chunks and
 batches cut small so that tensors are split between them, a non-contiguous parameter, and parameters that
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from labml_nn.optimizers.adafactor import Adafactor
+from labml_nn.optimizers.adam_fp16 import AdamFP16
 from labml_nn.optimizers.cautious import CautiousAdamW
 from labml_nn.optimizers.muon import Muon, newton_schulz, newton_schulz_batched
 from labml_nn.optimizers.soap import SOAP
@@ -150,3 +152,25 @@ def test_soap_batched_path(max_dim):
     assert opt.state[p]['step'] > 3
     ms = [s['m'] for s in opt.state.values()]
     assert len({m.untyped_storage().data_ptr() for m in ms}) == len(ms)
+
+
+@pytest.mark.parametrize('decouple', [False, True])
+def test_adam_fp16_chunked_path(decouple):
+    # bfloat16 parameters, chunks of 37 elements; the master copies must agree with the per-tensor path
+    def run16(foreach):
+        g = torch.Generator().manual_seed(0)
+        params = [torch.nn.Parameter(torch.randn(s, generator=g).to(torch.bfloat16)) for s in MIXED]
+        opt = AdamFP16(three_groups(params), lr=1e-3, weight_decay=0.1, weight_decouple=decouple,
+                       foreach=foreach, chunk_size=37)
+        for step in range(20):
+            for i, p in enumerate(params):
+                grad = torch.randn(p.shape, generator=g).to(torch.bfloat16)
+                p.grad = None if (step + i) % 4 == 0 else grad
+            opt.step()
+        return params, opt
+    fast, opt_fast = run16(True)
+    slow, opt_slow = run16(False)
+    for a, b in zip(fast, slow):
+        assert torch.equal(a, b) and a.dtype == torch.bfloat16
+        assert max_diff(opt_fast.state[a]['master'], opt_slow.state[b]['master']) <= 1e-6
+    assert max_diff(opt_fast.state[fast[0]]['master'], fast[0].detach().float()) > 0

@@ -158,7 +158,10 @@ class CautiousAdamW(GenericAdaptiveOptimizer):
 
 
 def _mask(m: List[torch.Tensor], g: List[torch.Tensor]) -> List[torch.Tensor]:
-    r"""$\phi_t = \mathbb{1}[m_t \odot g_t > 0]$ for lists of tensors: the sign of the product, with $-1$ raised to $0$"""
+    r"""
+    $\phi_t = \mathbb{1}[m_t \odot g_t > 0]$ for lists of tensors: the sign of the product, with $-1$
+    raised to $0$
+    """
     mask = torch._foreach_mul(m, g)
     torch._foreach_sign_(mask)
     torch._foreach_clamp_min_(mask, 0.)
