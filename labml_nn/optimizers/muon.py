@@ -117,7 +117,7 @@ class Muon(GenericAdaptiveOptimizer):
     * `adjust_lr_fn` is `None` or `'original'` for $\sqrt{\max(1, n / k)}$, or `'match_rms_adamw'` for
       $0.2 \sqrt{\max(n, k)}$
 
-    and one more:
+    and two more:
 
     * `ns_dtype` is the data type of the iteration: `torch.bfloat16`, as in `torch.optim.Muon`, or
       `None` for the parameter's own
