@@ -229,6 +229,7 @@ def write_json_atomically(path: str, data: dict):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--large', action='store_true', help='12 layers, d_model 768 instead of 6 layers, 384')
+    parser.add_argument('--tiny', action='store_true', help='2 layers, d_model 32, context 16: a test that it runs')
     parser.add_argument('--device', default='cpu', help='cpu or cuda (default cpu)')
     parser.add_argument('--threads', type=int, default=1,
                         help='CPU threads for torch (default 1: the steadiest on a shared machine)')
@@ -256,7 +257,7 @@ def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    n_layers, d_model, context = (12, 768, 1024) if args.large else (6, 384, 256)
+    n_layers, d_model, context = (12, 768, 1024) if args.large else (2, 32, 16) if args.tiny else (6, 384, 256)
     shapes = gpt_shapes(n_layers, d_model, n_vocab=65, context=context)
 
     # The parameter values and gradients every candidate starts from
@@ -291,7 +292,7 @@ def main(argv=None):
     ]
     if args.all:
         by_name = {c.name: c for c in candidates}
-        by_name['Adam, multi-tensor (ours)'].counterpart = 'torch AdamW foreach=True'
+        by_name['Adam, multi-tensor (ours)'].counterpart = 'torch Adam foreach=True'
         by_name['AdamW, multi-tensor (ours)'].counterpart = 'torch AdamW foreach=True'
         wd = dict(weight_decay=0.1)
 
@@ -302,6 +303,7 @@ def main(argv=None):
             return make
 
         candidates += [
+            Candidate('torch Adam foreach=True', lambda g: torch.optim.Adam(g, **wd, foreach=True)),
             Candidate('AMSGrad, multi-tensor (ours)', lambda g: AMSGrad(g, **wd, decoupled_weight_decay=True),
                       counterpart='torch Adam amsgrad foreach=True'),
             Candidate('torch Adam amsgrad foreach=True', lambda g: torch.optim.Adam(
@@ -462,9 +464,10 @@ def main(argv=None):
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
           f"(a loaded machine makes every time longer and noisier)")
 
-    if args.all:
+    table = markdown_table(candidates, by_name, n_params, median_ms) if args.all else None
+    if table is not None:
         print()
-        print(markdown_table(candidates, by_name, n_params, median_ms))
+        print(table)
         print()
         print(f"GPT-shaped parameters, {n_params / 1e6:.2f}M in {len(shapes)} tensors; torch {torch.__version__}, "
               f"device {device}, {torch.get_num_threads()} thread(s); median of {args.rounds} rounds x "
@@ -475,7 +478,7 @@ def main(argv=None):
         write_json_atomically(args.json, dict(
             config=dict(vars(args)), torch=torch.__version__, n_params=n_params, n_tensors=len(shapes),
             param_bytes=param_bytes, rows=rows, update_hessian=hessian_rows,
-            stream24_ms=stream24, stream12_ms=stream12, checks=checks,
+            stream24_ms=stream24, stream12_ms=stream12, checks=checks, markdown_table=table,
             load_average_before=load_before, load_average_after=load_after))
 
 
