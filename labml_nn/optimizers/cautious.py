@@ -136,25 +136,28 @@ class CautiousAdamW(GenericAdaptiveOptimizer):
             for _, g, m, _ in iterate_chunks(lists, chunk_size):
                 # $m_t$
                 torch._foreach_lerp_(m, g, 1 - beta1)
-                counts = torch._foreach_norm(_mask(m, g), 1)
-                kept.index_add_(0, owner.index(m), torch.stack(counts).to(torch.float64))
-            # $\max(\overline{\phi_t}, 10^{-3})$ per tensor
+                # The counts of the pieces (a sum, because the mask is 0 or 1)
+                counts = torch.stack([x.sum() for x in _mask(m, g)]).to(torch.float64)
+                kept.index_add_(0, owner.index(m), counts)
+            # $-\eta \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} / \max(\overline{\phi_t}, 10^{-3})$ per tensor,
+            # as Python numbers (one wait for a GPU per step)
             numel = torch.tensor([float(x.numel()) for x in lists[0]], dtype=torch.float64, device=kept.device)
-            means = (kept / numel).clamp_(min=1e-3).to(grads[indices[0]].dtype).unbind(0)
+            means = (kept / numel).clamp_(min=1e-3).tolist()
             step_size = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+            values = [-step_size / mean for mean in means]
             for p, g, m, v in iterate_chunks(lists, chunk_size):
                 WeightDecay.apply_foreach(p, g, group)
                 # $v_t$
                 torch._foreach_mul_(v, beta2)
                 torch._foreach_addcmul_(v, g, g, value=1 - beta2)
-                # $m_t \odot \phi_t / \max(\overline{\phi_t}, 10^{-3})$
-                mask = _mask(m, g)
-                torch._foreach_div_(mask, [means[j] for j in owner.owners(m)])
-                torch._foreach_mul_(mask, m)
+                # $m_t \odot \phi_t$
+                masked = _mask(m, g)
+                torch._foreach_mul_(masked, m)
                 # $\sqrt{v_t} + \epsilon$
                 denominator = torch._foreach_sqrt(v)
                 torch._foreach_add_(denominator, eps)
-                torch._foreach_addcdiv_(p, mask, denominator, value=-step_size)
+                # $\theta_t$, with the division by the mean of the mask in each piece's factor
+                torch._foreach_addcdiv_(p, masked, denominator, [values[j] for j in owner.owners(m)])
 
 
 def _mask(m: List[torch.Tensor], g: List[torch.Tensor]) -> List[torch.Tensor]:

@@ -248,7 +248,7 @@ class SOAP(GenericAdaptiveOptimizer):
             batches.setdefault(key, []).append(i)
         limit = 4 * self.chunk_numel(params[0].device)
         for indices in batches.values():
-            size = max(1, limit // params[indices[0]].numel())
+            size = max(1, limit // max(1, params[indices[0]].numel()))
             for start in range(0, len(indices), size):
                 self._step_matrices(group, [params[i] for i in indices[start:start + size]],
                                     [grads[i] for i in indices[start:start + size]],
@@ -257,9 +257,9 @@ class SOAP(GenericAdaptiveOptimizer):
     def _step_matrices(self, group: Dict[str, Any], params: List[torch.Tensor], grads: List[torch.Tensor],
                        states: List[Dict[str, Any]], beta1: float, beta2: float, beta: float):
         """`step_param` for matrices of one shape, at the same step, with their bases stacked"""
-        qs = [None if q is None else torch.stack([s['Q'][i] for s in states]) for i, q in enumerate(states[0]['Q'])]
+        qs = [None if q is None else _stack([s['Q'][i] for s in states]) for i, q in enumerate(states[0]['Q'])]
         ms, vs = [s['m'] for s in states], [s['v'] for s in states]
-        g = torch.stack(grads)
+        g = _stack(grads)
         # $G' = Q_L^\top G Q_R$, `[batch, n, k]`
         g_rot = _rotate_batched(g, qs)
         for s in states:
@@ -277,7 +277,7 @@ class SOAP(GenericAdaptiveOptimizer):
             step_size = step_size * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
         # $Q_L \frac{m'_t}{\sqrt{v'_t} + \epsilon} Q_R^\top$
         ratio = torch.stack(vs).sqrt_().add_(group['eps'])
-        torch.div(torch.stack(ms), ratio, out=ratio)
+        torch.div(_stack(ms), ratio, out=ratio)
         update = _rotate_batched(ratio, qs, back=True)
         torch._foreach_add_(params, list(update.unbind(0)), alpha=-step_size)
         del ratio, update
@@ -289,13 +289,18 @@ class SOAP(GenericAdaptiveOptimizer):
                 gg = g @ g.mT if i == 0 else g.mT @ g
                 torch._foreach_lerp_([s['GG'][i] for s in states], list(gg.unbind(0)), 1 - beta)
         # $m'$ back to the original space, a refresh of the basis when it is due, and $m'$ into the basis
-        m = _rotate_batched(torch.stack(ms), qs, back=True)
+        m = _rotate_batched(_stack(ms), qs, back=True)
         if t % group['precondition_frequency'] == 0:
             for s in states:
                 s['Q'] = self.refresh_basis(s)
-            qs = [None if q is None else torch.stack([s['Q'][i] for s in states])
+            qs = [None if q is None else _stack([s['Q'][i] for s in states])
                   for i, q in enumerate(states[0]['Q'])]
         torch._foreach_copy_(ms, list(_rotate_batched(m, qs).unbind(0)))
+
+
+def _stack(tensors: List[torch.Tensor]) -> torch.Tensor:
+    """`torch.stack`, or a view without a copy for a single tensor; the result is only read"""
+    return tensors[0].unsqueeze(0) if len(tensors) == 1 else torch.stack(tensors)
 
 
 def _rotate_batched(x: torch.Tensor, qs: List[Optional[torch.Tensor]], back: bool = False) -> torch.Tensor:
