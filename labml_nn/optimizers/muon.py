@@ -214,15 +214,21 @@ class Muon(GenericAdaptiveOptimizer):
             # $\tilde{B}_t$ of these matrices
             b = [bufs[i] for i in indices]
             updates = torch._foreach_lerp([grads[i] for i in indices], b, mu) if group['nesterov'] else b
-            # Stacked and converted to the iteration's type, `[batch, n, k]`
-            dtype = self.ns_dtype if self.ns_dtype is not None else p[0].dtype
-            stacked = torch.empty((len(p),) + tuple(p[0].shape), dtype=dtype, device=p[0].device)
-            torch._foreach_copy_(list(stacked.unbind(0)), updates)
-            del updates
-            # $O_t$
-            o = newton_schulz_batched(stacked, group['ns_coefficients'], group['ns_steps'], group['eps'])
+            if len(p) == 1:
+                # A single matrix: `newton_schulz` itself (a batched product of one matrix is slower on a CPU)
+                o = [newton_schulz(updates[0], group['ns_coefficients'], group['ns_steps'], group['eps'],
+                                   self.ns_dtype)]
+            else:
+                # Stacked and converted to the iteration's type, `[batch, n, k]`
+                dtype = self.ns_dtype if self.ns_dtype is not None else p[0].dtype
+                stacked = torch.empty((len(p),) + tuple(p[0].shape), dtype=dtype, device=p[0].device)
+                torch._foreach_copy_(list(stacked.unbind(0)), updates)
+                del updates
+                # $O_t$
+                o = newton_schulz_batched(stacked, group['ns_coefficients'], group['ns_steps'], group['eps'])
+                o = list(o.unbind(0))
             # $\theta_t = \theta - \eta \cdot \text{scale} \cdot O_t$ (one scale for one shape)
-            torch._foreach_add_(p, list(o.unbind(0)), alpha=-lr * self.lr_scale(group['adjust_lr_fn'], p[0].shape))
+            torch._foreach_add_(p, o, alpha=-lr * self.lr_scale(group['adjust_lr_fn'], p[0].shape))
 
     def batches(self, params: List[torch.Tensor]) -> List[List[int]]:
         """
