@@ -117,7 +117,8 @@ class CautiousAdamW(GenericAdaptiveOptimizer):
         The mask is normalised by its mean over the whole tensor, which is known only after every chunk
         of the tensor has been seen, so there are two passes over the chunks.
         The first updates $m_t$ and counts, in each piece of a tensor, the coordinates the mask keeps;
-        the counts of the pieces add up to each tensor's $\overline{\phi_t}$.
+        the counts of a tensor's pieces add up to its count, and divided by its size they are its
+        $\overline{\phi_t}$.
         The second builds the mask again from $m_t$ and $g_t$ and moves the parameters.
         """
         lr, eps = group['lr'], group['eps']
