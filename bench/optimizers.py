@@ -1,5 +1,5 @@
 """
-Benchmark of the optimizers in `labml_nn.optimizers` against `torch.optim.AdamW`.
+Benchmark of the optimizers in `labml_nn.optimizers` against `torch.optim`.
 
 The parameters have the shapes of a GPT (nanoGPT layout: token and position embeddings, per layer two
 layer norms, the fused query-key-value projection, the output projection and the two MLP layers, all with
@@ -29,6 +29,7 @@ set of optimizer state exists at a time.
     python bench/optimizers.py --device cuda
     python bench/optimizers.py --all           # every optimizer of the chapter, beside torch.optim's
     python bench/optimizers.py --all --no-fused --rounds 3 --steps 4 --warmup 1   # the table of the chapter
+    python bench/optimizers.py --all --tiny    # 2 layers, d_model 32: only a check that it runs
 
 With `--all` it ends with a Markdown table: per optimizer the bytes of state per parameter and the
 median `step()` time, ours beside `torch.optim`'s counterpart (its foreach path where it has one) and
@@ -37,7 +38,8 @@ embeddings, the head and the vectors, as in training; Adam with float32 master w
 bfloat16 copy of the parameters, against `torch.optim.AdamW(foreach=True)` on float32 copies into which
 the bfloat16 gradients are copied before, and from which the weights are copied back after, each step.
 SOAP and Muon are slow on a CPU (matrix products, and SOAP's eigendecompositions in its first step),
-so they take at most 3 timed steps and 1 warm-up step per round.
+so they take at most 3 timed steps and 1 warm-up step per round. SOAP's first step only computes the
+bases (it is the warm-up), and its refresh of the bases every 10 steps is not among the timed steps.
 """
 
 import argparse
