@@ -34,18 +34,21 @@ def ours_and_torch(name, wd, decoupled=False, foreach=True, **extra):
                 lambda m: torch.optim.RAdam(groups(m, wd, lr), **kw))
     if name == 'adafactor':
         kw = dict(lr=lr, weight_decay=wd)
-        return (lambda m: Adafactor(groups(m, wd, lr), **kw, **extra),
+        return (lambda m: Adafactor(groups(m, wd, lr), foreach=foreach, **kw, **extra),
                 lambda m: torch.optim.Adafactor(groups(m, wd, lr), **kw))
     if name == 'muon':
         kw = dict(lr=lr, weight_decay=wd)
-        return (lambda m: Muon(groups(m, wd, lr), **kw, **extra),
+        return (lambda m: Muon(groups(m, wd, lr), foreach=foreach, **kw, **extra),
                 lambda m: torch.optim.Muon(groups(m, wd, lr), **kw))
     raise KeyError(name)
 
 
 CASES = [(n, wd, dec, fe) for n in ['amsgrad', 'radam'] for wd in [0., 0.1] for dec in [False, True]
          for fe in [False, True] if not (wd == 0. and dec)] + \
-        [(n, wd, True, False) for n in ['adafactor', 'muon'] for wd in [0., 0.1]]
+        [(n, wd, True, fe) for n in ['adafactor', 'muon'] for wd in [0., 0.1] for fe in [False, True]
+         if not (n == 'muon' and fe)]
+# Muon's batched path is compared with its per-tensor path in `test_optimizers_fast_paths.py`: in bfloat16
+# its batched products round differently from torch's, and those differences grow over 100 steps
 
 
 @pytest.mark.parametrize('name,wd,decoupled,foreach', CASES)
@@ -194,9 +197,10 @@ def test_comparison_detects_mutants(name, mutant, extra):
     _, theirs = ours_and_torch(name, 0.1, True, False)
     lr, wd = LR[name], 0.1
     bias = name != 'muon'
-    kw = dict(weight_decay=wd, lr=lr)
+    # The mutants change `step_param`, the per-tensor path
+    kw = dict(weight_decay=wd, lr=lr, foreach=False)
     if name in ('amsgrad', 'radam'):
-        kw.update(betas=(0.8, 0.95), eps=1e-6, decoupled_weight_decay=True, foreach=False)
+        kw.update(betas=(0.8, 0.95), eps=1e-6, decoupled_weight_decay=True)
     a, _, _ = train(lambda m: mutant(groups(m, wd, lr), **kw), bias=bias)
     b, _, _ = train(theirs, bias=bias)
     assert max_diff(a, b) > 1e-4

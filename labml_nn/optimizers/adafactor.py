@@ -78,7 +78,7 @@ The paper instead adds $\epsilon_1 = 10^{-30}$ to $G_t^2$ before the row and col
 """
 
 import math
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 
@@ -98,16 +98,14 @@ class Adafactor(GenericAdaptiveOptimizer):
       machine epsilon) and the floor of $\operatorname{RMS}(\theta)$
     * `d` is the clipping threshold $d \ge 1$
     * `weight_decay` is the decoupled weight decay $\lambda$, multiplied by the learning rate
-
-    Each step reads the norms of the update and of the parameter, so there is no multi-tensor path:
-    `foreach` is accepted and ignored.
+    * `foreach` uses the multi-tensor `step_group` instead of the per-tensor `step_param`
     """
 
     def __init__(self, params, lr: float = 1e-2, beta2_decay: float = -0.8, eps=(None, 1e-3), d: float = 1.,
-                 weight_decay: float = 0., *, foreach: bool = False):
+                 weight_decay: float = 0., *, foreach: bool = True):
         defaults = dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d,
                         **WeightDecay(weight_decay, weight_decouple=True).defaults())
-        super().__init__(params, defaults, foreach=False)
+        super().__init__(params, defaults, foreach=foreach)
 
     def check_group(self, group: Dict[str, Any], group_index: Optional[int]):
         """Check the hyper-parameters"""
@@ -181,3 +179,76 @@ class Adafactor(GenericAdaptiveOptimizer):
         clip = max(1., u.norm(2).item() / (math.sqrt(u.numel()) * d))
         # $\theta_t = \theta - \text{scale} \cdot U_t / \text{clip}$
         param.add_(u, alpha=-scale / clip)
+
+    def step_group(self, group: Dict[str, Any], params: List[torch.Tensor], grads: List[torch.Tensor],
+                   states: List[Dict[str, Any]]):
+        r"""
+        ### Update a list of parameters (the fast path)
+
+        The same update without waiting for the device: `step_param` reads two norms per tensor as
+        Python numbers (`.item()`, which waits for a GPU to finish); here the scale and the clip stay
+        tensors.
+        The vectors are updated together with `_foreach` calls; the matrices one at a time, so that no
+        more than one $U_t$ as large as a matrix exists at a time, and each squares its gradient once and
+        builds $\hat{V}_t$ and $U_t$ in the memory of that square.
+        """
+        lr, d = group['lr'], group['d']
+        eps1, eps2 = group['eps']
+        if eps1 is None:
+            eps1 = torch.finfo(params[0].dtype).eps
+        by_step: Dict[int, List[int]] = {}
+        for i, state in enumerate(states):
+            state['step'] += 1
+            by_step.setdefault(state['step'], []).append(i)
+        for t, indices in by_step.items():
+            one_minus_beta2 = t ** group['beta2_decay']
+            rho = min(lr, 1 / math.sqrt(t))
+            p = [params[i] for i in indices]
+            g = [grads[i] for i in indices]
+            st = [states[i] for i in indices]
+            roots = [math.sqrt(x.numel()) for x in p]
+            # $\max(\epsilon_2, \operatorname{RMS}(\theta_{t-1})) \rho_t$ per tensor, before the decay
+            scales = torch._foreach_norm(p)
+            torch._foreach_div_(scales, roots)
+            torch._foreach_clamp_min_(scales, eps2)
+            torch._foreach_mul_(scales, rho)
+            WeightDecay.apply_foreach(p, g, group)
+
+            vectors = [j for j, x in enumerate(p) if x.dim() <= 1]
+            if vectors:
+                pv, gv = [p[j] for j in vectors], [g[j] for j in vectors]
+                vs = [st[j]['v'] for j in vectors]
+                # $v_t$
+                torch._foreach_lerp_(vs, torch._foreach_mul(gv, gv), one_minus_beta2)
+                # $U_t = g_t / \sqrt{\max(v_t, \epsilon_1^2)}$
+                us = torch._foreach_clamp_min(vs, eps1 * eps1)
+                torch._foreach_rsqrt_(us)
+                torch._foreach_mul_(us, gv)
+                # $\text{scale} / \max(1, \operatorname{RMS}(U_t) / d)$
+                factors = _clip_factors(us, [scales[j] for j in vectors], [roots[j] * d for j in vectors])
+                torch._foreach_mul_(us, factors)
+                torch._foreach_sub_(pv, us)
+
+            for j, x in enumerate(p):
+                if x.dim() <= 1:
+                    continue
+                r, c = st[j]['row_var'], st[j]['col_var']
+                # $G_t^2$, once for both means (`g * g` is faster than `square()` on a CPU)
+                u = g[j] * g[j]
+                # $R_t$ and $C_t$
+                r.lerp_(u.mean(dim=-1, keepdim=True), one_minus_beta2)
+                c.lerp_(u.mean(dim=-2, keepdim=True), one_minus_beta2)
+                # $\hat{V}_t = (R_t / \operatorname{mean}(R_t)) C_t^\top$, written over $G_t^2$
+                torch.mul(r / r.mean(dim=-2, keepdim=True).clamp_(min=eps1), c, out=u)
+                # $U_t$
+                u.clamp_(min=eps1 * eps1).rsqrt_().mul_(g[j])
+                factor = _clip_factors([u], [scales[j]], [roots[j] * d])[0]
+                x.addcmul_(u, factor, value=-1)
+
+
+def _clip_factors(us: List[torch.Tensor], scales: List[torch.Tensor], limits: List[float]) -> List[torch.Tensor]:
+    r"""$\text{scale} / \max(1, \|U_t\| / (\sqrt{\text{numel}} \, d))$ per tensor, as tensors"""
+    clips = torch._foreach_norm(us)
+    torch._foreach_div_(clips, limits)
+    torch._foreach_clamp_min_(clips, 1.)
+    return torch._foreach_div(scales, clips)

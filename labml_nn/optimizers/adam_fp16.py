@@ -50,10 +50,12 @@ bfloat16 has the exponent range of float32 and needs no loss scaling, only the m
 Parameters that are already float32 are updated as by [Adam](adam.html), without a copy.
 """
 
+import math
 from typing import Any, Dict, List
 
 import torch
 
+from labml_nn.optimizers import WeightDecay, iterate_chunks
 from labml_nn.optimizers.adam import Adam
 
 LOW_PRECISION = (torch.float16, torch.bfloat16)
@@ -98,13 +100,39 @@ class AdamFP16(Adam):
         ### Update a list of parameters
 
         The parameters of a list share a data type; for 16-bit ones, Adam's multi-tensor update runs
-        on the master copies, which are then copied back with one `_foreach_copy_`.
+        on the master copies one chunk at a time: a chunk of gradients is converted to float32, the
+        same chunk of the master copies updated and copied back into the 16-bit parameters.
+        The float32 gradients never take more memory than a chunk.
         """
         if 'master' not in states[0]:
             return super().step_group(group, params, grads, states)
-        masters = [s['master'] for s in states]
-        super().step_group(group, masters, [g.to(torch.float32) for g in grads], states)
-        torch._foreach_copy_(params, masters)
+        eps = group['eps']
+        beta1, beta2 = group['betas']
+        by_step: Dict[int, List[int]] = {}
+        for i, state in enumerate(states):
+            state['step'] += 1
+            by_step.setdefault(state['step'], []).append(i)
+        for t, indices in by_step.items():
+            lr = self.get_lr(group, t)
+            bias_correction1 = 1 - beta1 ** t
+            bias_correction2 = 1 - beta2 ** t
+            lists = [[params[i] for i in indices], [grads[i] for i in indices],
+                     [states[i]['master'] for i in indices], [states[i]['m'] for i in indices],
+                     [states[i]['v'] for i in indices]]
+            for p16, g16, p, m, v in iterate_chunks(lists, self.chunk_numel(params[0].device)):
+                # The gradient in float32
+                g = [x.to(torch.float32) for x in g16]
+                # Adam's update of the master copies, as in [`Adam.step_group`](adam.html)
+                g = WeightDecay.apply_foreach(p, g, group, lr)
+                torch._foreach_lerp_(m, g, 1 - beta1)
+                torch._foreach_mul_(v, beta2)
+                torch._foreach_addcmul_(v, g, g, value=1 - beta2)
+                denominator = torch._foreach_sqrt(v)
+                torch._foreach_div_(denominator, math.sqrt(bias_correction2))
+                torch._foreach_add_(denominator, eps)
+                torch._foreach_addcdiv_(p, m, denominator, value=-lr / bias_correction1)
+                # $\theta^{(16)} \leftarrow \operatorname{round}(\theta^{(32)})$
+                torch._foreach_copy_(p16, p)
 
     def load_state_dict(self, state_dict: Dict[str, Any]):
         """

@@ -155,7 +155,8 @@ class AMSGrad(Adam):
                 torch._foreach_addcmul_(v, g, g, value=1 - beta2)
                 # $v^{\max}_t$
                 torch._foreach_maximum_(v_max, v)
+                # $\sqrt{v^{\max}_t} + \epsilon \sqrt{1 - \beta_2^t}$: the step of `step_param` with numerator
+                # and denominator multiplied by $\sqrt{1 - \beta_2^t}$, which saves a pass over the chunk
                 denominator = torch._foreach_sqrt(v_max)
-                torch._foreach_div_(denominator, math.sqrt(1 - beta2 ** t))
-                torch._foreach_add_(denominator, eps)
-                torch._foreach_addcdiv_(p, m, denominator, value=-lr / (1 - beta1 ** t))
+                torch._foreach_add_(denominator, eps * math.sqrt(1 - beta2 ** t))
+                torch._foreach_addcdiv_(p, m, denominator, value=-lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t))

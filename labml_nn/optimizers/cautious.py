@@ -46,12 +46,13 @@ Ours is therefore that version with $\epsilon$ replaced by $\epsilon / \sqrt{1 -
 differ only while $\beta_2^t$ is not negligible (the first few thousand steps with $\beta_2 = 0.999$).
 """
 
+import bisect
 import math
 from typing import Any, Dict, List, Optional
 
 import torch
 
-from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay
+from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, iterate_chunks
 
 
 class CautiousAdamW(GenericAdaptiveOptimizer):
@@ -67,12 +68,14 @@ class CautiousAdamW(GenericAdaptiveOptimizer):
     * `eps` is $\epsilon$
     * `weight_decay` is the decoupled weight decay $\lambda$, multiplied by the learning rate
     * `foreach` uses the multi-tensor `step_group` instead of the per-tensor `step_param`
+    * `chunk_size` is the number of elements the multi-tensor path updates at a time
+      (`None` picks one for the device, see [`chunk_numel`](index.html))
     """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-6,
-                 weight_decay: float = 0., *, foreach: bool = True):
+                 weight_decay: float = 0., *, foreach: bool = True, chunk_size: Optional[int] = None):
         defaults = dict(lr=lr, betas=betas, eps=eps, **WeightDecay(weight_decay, weight_decouple=True).defaults())
-        super().__init__(params, defaults, foreach=foreach)
+        super().__init__(params, defaults, foreach=foreach, chunk_size=chunk_size)
 
     def check_group(self, group: Dict[str, Any], group_index: Optional[int]):
         """Check the hyper-parameters"""
@@ -116,30 +119,78 @@ class CautiousAdamW(GenericAdaptiveOptimizer):
         r"""
         ### Update a list of parameters
 
-        The same with `_foreach` calls. The mask is normalised per tensor, so the tensors are not
-        cut into chunks; the means are computed for all tensors in one `_foreach_norm` call (the
-        $L_1$ norm of a 0/1 mask is its count).
+        The same with `_foreach` calls, one chunk at a time (see [`iterate_chunks`](index.html)).
+        The mask is normalised by its mean over the whole tensor, which is known only after every chunk
+        of the tensor has been seen, so there are two passes over the chunks.
+        The first updates $m_t$ and counts, in each piece of a tensor, the coordinates the mask keeps;
+        the counts of a tensor's pieces add up to its count, and divided by its size they are its
+        $\overline{\phi_t}$.
+        The second builds the mask again from $m_t$ and $g_t$ and moves the parameters.
         """
         lr, eps = group['lr'], group['eps']
         beta1, beta2 = group['betas']
+        chunk_size = self.chunk_numel(params[0].device)
         by_step: Dict[int, List[int]] = {}
         for i, state in enumerate(states):
             state['step'] += 1
             by_step.setdefault(state['step'], []).append(i)
         for t, indices in by_step.items():
-            p = [params[i] for i in indices]
-            g = [grads[i] for i in indices]
-            m = [states[i]['m'] for i in indices]
-            v = [states[i]['v'] for i in indices]
-            WeightDecay.apply_foreach(p, g, group)
-            torch._foreach_lerp_(m, g, 1 - beta1)
-            torch._foreach_mul_(v, beta2)
-            torch._foreach_addcmul_(v, g, g, value=1 - beta2)
-            mask = [(mi * gi > 0).to(gi.dtype) for mi, gi in zip(m, g)]
-            counts = torch._foreach_norm(mask, 1)
-            scale = [(n / mi.numel()).clamp_(min=1e-3) for n, mi in zip(counts, mask)]
-            torch._foreach_div_(mask, scale)
-            torch._foreach_mul_(mask, m)
-            denominator = torch._foreach_sqrt(v)
-            torch._foreach_add_(denominator, eps)
-            torch._foreach_addcdiv_(p, mask, denominator, value=-lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t))
+            lists = [[params[i] for i in indices], [grads[i] for i in indices],
+                     [states[i]['m'] for i in indices], [states[i]['v'] for i in indices]]
+            owner = _Owners(lists[2])
+            # The number of coordinates kept, per tensor
+            kept = torch.zeros(len(indices), dtype=torch.float64, device=params[0].device)
+            for _, g, m, _ in iterate_chunks(lists, chunk_size):
+                # $m_t$
+                torch._foreach_lerp_(m, g, 1 - beta1)
+                # The counts of the pieces (a sum, because the mask is 0 or 1)
+                counts = torch.stack([x.sum() for x in _mask(m, g)]).to(torch.float64)
+                kept.index_add_(0, owner.index(m), counts)
+            # $-\eta \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} / \max(\overline{\phi_t}, 10^{-3})$ per tensor,
+            # as Python numbers (one wait for a GPU per step)
+            numel = torch.tensor([float(x.numel()) for x in lists[0]], dtype=torch.float64, device=kept.device)
+            means = (kept / numel).clamp_(min=1e-3).tolist()
+            step_size = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+            values = [-step_size / mean for mean in means]
+            for p, g, m, v in iterate_chunks(lists, chunk_size):
+                WeightDecay.apply_foreach(p, g, group)
+                # $v_t$
+                torch._foreach_mul_(v, beta2)
+                torch._foreach_addcmul_(v, g, g, value=1 - beta2)
+                # $m_t \odot \phi_t$
+                masked = _mask(m, g)
+                torch._foreach_mul_(masked, m)
+                # $\sqrt{v_t} + \epsilon$
+                denominator = torch._foreach_sqrt(v)
+                torch._foreach_add_(denominator, eps)
+                # $\theta_t$, with the division by the mean of the mask in each piece's factor
+                torch._foreach_addcdiv_(p, masked, denominator, [values[j] for j in owner.owners(m)])
+
+
+def _mask(m: List[torch.Tensor], g: List[torch.Tensor]) -> List[torch.Tensor]:
+    r"""
+    $\phi_t = \mathbb{1}[m_t \odot g_t > 0]$ for lists of tensors: the sign of the product, with $-1$
+    raised to $0$
+    """
+    mask = torch._foreach_mul(m, g)
+    torch._foreach_sign_(mask)
+    torch._foreach_clamp_min_(mask, 0.)
+    return mask
+
+
+class _Owners:
+    """
+    Which tensor of a list each chunk piece belongs to: a piece is a view into one of the tensors, so
+    its first element lies in that tensor's memory
+    """
+
+    def __init__(self, tensors: List[torch.Tensor]):
+        spans = sorted((t.data_ptr(), j) for j, t in enumerate(tensors) if t.numel() > 0)
+        self.starts = [s for s, _ in spans]
+        self.index_of = [j for _, j in spans]
+
+    def owners(self, pieces: List[torch.Tensor]) -> List[int]:
+        return [self.index_of[bisect.bisect_right(self.starts, x.data_ptr()) - 1] for x in pieces]
+
+    def index(self, pieces: List[torch.Tensor]) -> torch.Tensor:
+        return torch.tensor(self.owners(pieces), dtype=torch.long, device=pieces[0].device)

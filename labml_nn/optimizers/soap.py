@@ -116,17 +116,16 @@ class SOAP(GenericAdaptiveOptimizer):
     * `precondition_frequency` is the number of steps between refreshes of the basis
     * `max_precond_dim` is the largest dimension that gets a basis
     * `correct_bias` turns Adam's bias correction on or off
-
-    Each tensor has its own matrices and decompositions, so there is no multi-tensor path.
+    * `foreach` uses the multi-tensor `step_group` instead of the per-tensor `step_param`
     """
 
     def __init__(self, params, lr: float = 3e-3, betas=(0.95, 0.95), shampoo_beta: float = -1, eps: float = 1e-8,
                  weight_decay: float = 0.01, precondition_frequency: int = 10, max_precond_dim: int = 10000,
-                 correct_bias: bool = True):
+                 correct_bias: bool = True, *, foreach: bool = True):
         defaults = dict(lr=lr, betas=betas, shampoo_beta=shampoo_beta, eps=eps,
                         precondition_frequency=precondition_frequency, max_precond_dim=max_precond_dim,
                         correct_bias=bool(correct_bias), **WeightDecay(weight_decay, weight_decouple=True).defaults())
-        super().__init__(params, defaults, foreach=False)
+        super().__init__(params, defaults, foreach=foreach)
 
     def check_group(self, group: Dict[str, Any], group_index: Optional[int]):
         """Check the hyper-parameters"""
@@ -228,3 +227,91 @@ class SOAP(GenericAdaptiveOptimizer):
             bases.append(q_new.to(gg.dtype))
         state['v'] = v
         return bases
+
+    def step_group(self, group: Dict[str, Any], params: List[torch.Tensor], grads: List[torch.Tensor],
+                   states: List[Dict[str, Any]]):
+        r"""
+        ### Update a list of parameters (the fast path)
+
+        The matrices of one shape that share their step are updated together: their gradients,
+        moments and bases are stacked, and every rotation is a batched product.
+        $m'$ still goes back to the original space and into the basis at every step, as in `step_param`
+        and the official code: the bases are computed in float32, so $Q Q^\top$ is the identity only to
+        float32's precision, and skipping the round trip would change the result.
+        A parameter's first step, the refresh of a basis, and tensors that are not matrices use the
+        per-tensor methods.
+        """
+        beta1, beta2 = group['betas']
+        beta = group['shampoo_beta'] if group['shampoo_beta'] >= 0 else beta2
+        batches: Dict[tuple, List[int]] = {}
+        for i, (p, state) in enumerate(zip(params, states)):
+            if p.dim() != 2 or state['Q'] is None:
+                self.step_param(state, group, grads[i], p)
+                continue
+            key = (p.shape, state['step'], tuple(q is None for q in state['Q']))
+            batches.setdefault(key, []).append(i)
+        limit = 4 * self.chunk_numel(params[0].device)
+        for indices in batches.values():
+            size = max(1, limit // max(1, params[indices[0]].numel()))
+            for start in range(0, len(indices), size):
+                self._step_matrices(group, [params[i] for i in indices[start:start + size]],
+                                    [grads[i] for i in indices[start:start + size]],
+                                    [states[i] for i in indices[start:start + size]], beta1, beta2, beta)
+
+    def _step_matrices(self, group: Dict[str, Any], params: List[torch.Tensor], grads: List[torch.Tensor],
+                       states: List[Dict[str, Any]], beta1: float, beta2: float, beta: float):
+        """`step_param` for matrices of one shape, at the same step, with their bases stacked"""
+        qs = [None if q is None else _stack([s['Q'][i] for s in states]) for i, q in enumerate(states[0]['Q'])]
+        ms, vs = [s['m'] for s in states], [s['v'] for s in states]
+        g = _stack(grads)
+        # $G' = Q_L^\top G Q_R$, `[batch, n, k]`
+        g_rot = _rotate_batched(g, qs)
+        for s in states:
+            s['step'] += 1
+        t = states[0]['step']
+        # Adam's moments in the rotated space
+        g_rots = list(g_rot.unbind(0))
+        torch._foreach_mul_(ms, beta1)
+        torch._foreach_add_(ms, g_rots, alpha=1 - beta1)
+        torch._foreach_mul_(vs, beta2)
+        torch._foreach_addcmul_(vs, g_rots, g_rots, value=1 - beta2)
+        del g_rot, g_rots
+        step_size = group['lr']
+        if group['correct_bias']:
+            step_size = step_size * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
+        # $Q_L \frac{m'_t}{\sqrt{v'_t} + \epsilon} Q_R^\top$
+        ratio = torch.stack(vs).sqrt_().add_(group['eps'])
+        torch.div(_stack(ms), ratio, out=ratio)
+        update = _rotate_batched(ratio, qs, back=True)
+        torch._foreach_add_(params, list(update.unbind(0)), alpha=-step_size)
+        del ratio, update
+        # $W \leftarrow (1 - \eta \lambda) W$
+        WeightDecay.apply_foreach(params, grads, group)
+        # $L$ and $R$: $G G^\top$ and $G^\top G$
+        for i, q in enumerate(qs):
+            if q is not None:
+                gg = g @ g.mT if i == 0 else g.mT @ g
+                torch._foreach_lerp_([s['GG'][i] for s in states], list(gg.unbind(0)), 1 - beta)
+        # $m'$ back to the original space, a refresh of the basis when it is due, and $m'$ into the basis
+        m = _rotate_batched(_stack(ms), qs, back=True)
+        if t % group['precondition_frequency'] == 0:
+            for s in states:
+                s['Q'] = self.refresh_basis(s)
+            qs = [None if q is None else _stack([s['Q'][i] for s in states])
+                  for i, q in enumerate(states[0]['Q'])]
+        torch._foreach_copy_(ms, list(_rotate_batched(m, qs).unbind(0)))
+
+
+def _stack(tensors: List[torch.Tensor]) -> torch.Tensor:
+    """`torch.stack`, or a view without a copy for a single tensor; the result is only read"""
+    return tensors[0].unsqueeze(0) if len(tensors) == 1 else torch.stack(tensors)
+
+
+def _rotate_batched(x: torch.Tensor, qs: List[Optional[torch.Tensor]], back: bool = False) -> torch.Tensor:
+    """`rotate` for a stack of matrices `[batch, n, k]` and stacked bases `[batch, n, n]`, `[batch, k, k]`"""
+    q_left, q_right = qs
+    if q_left is not None:
+        x = (q_left if back else q_left.mT) @ x
+    if q_right is not None:
+        x = x @ (q_right.mT if back else q_right)
+    return x
