@@ -16,6 +16,14 @@ from pathlib import Path
 MANIFEST = '.pylit-manifest.json'
 
 
+def holds(path: Path, raw: bytes) -> bool:
+    """Whether the file `path` exists and holds exactly the bytes `raw`"""
+    try:
+        return path.stat().st_size == len(raw) and path.read_bytes() == raw
+    except FileNotFoundError:
+        return False
+
+
 def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> bool:
     """
     Write `data` to `path` atomically, keeping the file's permissions. Returns `False`, and
@@ -25,11 +33,8 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> bool:
     """
     raw = data.encode('utf-8') if isinstance(data, str) else data
     path = Path(path)
-    try:
-        if path.stat().st_size == len(raw) and path.read_bytes() == raw:
-            return False
-    except FileNotFoundError:
-        pass
+    if holds(path, raw):
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
@@ -61,11 +66,8 @@ def link_atomic(existing: str | Path, path: str | Path, data: str | bytes) -> bo
     """
     raw = data.encode('utf-8') if isinstance(data, str) else data
     path = Path(path)
-    try:
-        if path.stat().st_size == len(raw) and path.read_bytes() == raw:
-            return False
-    except FileNotFoundError:
-        pass
+    if holds(path, raw):
+        return False
     import secrets
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f'.{path.name}.{secrets.token_hex(4)}.tmp'
