@@ -19,13 +19,17 @@ $$\eta_t = \begin{cases}
 \eta_{\min} & t > T
 \end{cases}$$
 
-It comes from [SGDR: Stochastic Gradient Descent with Warm Restarts](https://arxiv.org/abs/1608.03983)
-(official code: [github.com/loshchil/SGDR](https://github.com/loshchil/SGDR)), without the restarts.
+The cosine part comes from [SGDR: Stochastic Gradient Descent with Warm Restarts](https://arxiv.org/abs/1608.03983)
+(official code: [github.com/loshchil/SGDR](https://github.com/loshchil/SGDR)), without the restarts;
+SGDR has no warm-up; ours is the linear one of [Adam with warm-up](adam_warmup.html).
 The cosine stays close to $\eta$ for a long time, then falls quickly, then flattens again near
-$\eta_{\min}$: most of the run is spent at a high learning rate, where progress is fast, and the
-end at a low one, where the iterate settles into the minimum (the noise of the steps shrinks with
-the learning rate).
-The last part matters: the loss typically drops fastest while the learning rate goes to zero.
+$\eta_{\min}$: the first half of the decay is spent above $(\eta + \eta_{\min}) / 2$, where progress is
+fast, and the end near $\eta_{\min}$, where the iterate settles into the minimum (the noise of the steps
+shrinks with the learning rate).
+The end matters: in language-model pre-training the loss drops sharply while the learning rate
+goes to zero, as the runs of
+[Scaling Laws and Compute-Optimal Training Beyond Fixed Training Durations](https://arxiv.org/abs/2405.18392)
+show.
 The price is that $T$ must be known in advance; stopping early leaves the learning rate high, and
 [Schedule-Free](schedule_free.html) removes that requirement.
 With the default $r = 0$ the decay is complete.
