@@ -334,6 +334,21 @@ class WeightDecay:
         return torch._foreach_add(grads, params, alpha=wd)
 
 
+def count_steps(states: List[Dict[str, Any]]) -> Dict[int, List[int]]:
+    r"""
+    ## Count a step of a list of parameters
+
+    Adds one to the step count $t$ of each parameter's state and returns the positions of the
+    parameters grouped by their new $t$. A parameter that had no gradient at some steps has a
+    smaller $t$, and so other bias corrections; the multi-tensor paths update each group together.
+    """
+    by_step: Dict[int, List[int]] = {}
+    for i, state in enumerate(states):
+        state['step'] += 1
+        by_step.setdefault(state['step'], []).append(i)
+    return by_step
+
+
 def iterate_chunks(tensor_lists: List[List[torch.Tensor]], chunk_size: int) -> Iterator[List[List[torch.Tensor]]]:
     """
     ## Chunks of a list of tensors

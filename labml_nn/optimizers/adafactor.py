@@ -82,7 +82,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
-from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, check_non_negative, _where
+from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, check_non_negative, _where, count_steps
 
 
 class Adafactor(GenericAdaptiveOptimizer):
@@ -196,10 +196,7 @@ class Adafactor(GenericAdaptiveOptimizer):
         eps1, eps2 = group['eps']
         if eps1 is None:
             eps1 = torch.finfo(params[0].dtype).eps
-        by_step: Dict[int, List[int]] = {}
-        for i, state in enumerate(states):
-            state['step'] += 1
-            by_step.setdefault(state['step'], []).append(i)
+        by_step = count_steps(states)
         for t, indices in by_step.items():
             one_minus_beta2 = t ** group['beta2_decay']
             rho = min(lr, 1 / math.sqrt(t))

@@ -103,7 +103,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
-from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, iterate_chunks
+from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, iterate_chunks, count_steps
 
 
 class Adam(GenericAdaptiveOptimizer):
@@ -194,10 +194,7 @@ class Adam(GenericAdaptiveOptimizer):
         beta1, beta2 = group['betas']
 
         # Count the step and sort the parameters by $t$ (usually they all share one)
-        by_step: Dict[int, List[int]] = {}
-        for i, state in enumerate(states):
-            state['step'] += 1
-            by_step.setdefault(state['step'], []).append(i)
+        by_step = count_steps(states)
 
         for t, indices in by_step.items():
             lr = self.get_lr(group, t)

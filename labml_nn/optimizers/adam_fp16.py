@@ -55,7 +55,7 @@ from typing import Any, Dict, List
 
 import torch
 
-from labml_nn.optimizers import WeightDecay, iterate_chunks
+from labml_nn.optimizers import WeightDecay, iterate_chunks, count_steps
 from labml_nn.optimizers.adam import Adam
 
 LOW_PRECISION = (torch.float16, torch.bfloat16)
@@ -108,10 +108,7 @@ class AdamFP16(Adam):
             return super().step_group(group, params, grads, states)
         eps = group['eps']
         beta1, beta2 = group['betas']
-        by_step: Dict[int, List[int]] = {}
-        for i, state in enumerate(states):
-            state['step'] += 1
-            by_step.setdefault(state['step'], []).append(i)
+        by_step = count_steps(states)
         for t, indices in by_step.items():
             lr = self.get_lr(group, t)
             bias_correction1 = 1 - beta1 ** t

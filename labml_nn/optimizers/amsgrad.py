@@ -69,7 +69,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
-from labml_nn.optimizers import WeightDecay, iterate_chunks
+from labml_nn.optimizers import WeightDecay, iterate_chunks, count_steps
 from labml_nn.optimizers.adam import Adam
 
 
@@ -138,10 +138,7 @@ class AMSGrad(Adam):
         """
         eps = group['eps']
         beta1, beta2 = group['betas']
-        by_step: Dict[int, List[int]] = {}
-        for i, state in enumerate(states):
-            state['step'] += 1
-            by_step.setdefault(state['step'], []).append(i)
+        by_step = count_steps(states)
 
         for t, indices in by_step.items():
             lr = self.get_lr(group, t)

@@ -52,7 +52,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
-from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, iterate_chunks
+from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, iterate_chunks, count_steps
 
 
 class CautiousAdamW(GenericAdaptiveOptimizer):
@@ -130,10 +130,7 @@ class CautiousAdamW(GenericAdaptiveOptimizer):
         lr, eps = group['lr'], group['eps']
         beta1, beta2 = group['betas']
         chunk_size = self.chunk_numel(params[0].device)
-        by_step: Dict[int, List[int]] = {}
-        for i, state in enumerate(states):
-            state['step'] += 1
-            by_step.setdefault(state['step'], []).append(i)
+        by_step = count_steps(states)
         for t, indices in by_step.items():
             lists = [[params[i] for i in indices], [grads[i] for i in indices],
                      [states[i]['m'] for i in indices], [states[i]['v'] for i in indices]]

@@ -68,7 +68,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
-from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, iterate_chunks
+from labml_nn.optimizers import GenericAdaptiveOptimizer, WeightDecay, iterate_chunks, count_steps
 
 
 def rectification(t: int, beta2: float) -> Optional[float]:
@@ -157,10 +157,7 @@ class RAdam(GenericAdaptiveOptimizer):
         """
         lr, eps = group['lr'], group['eps']
         beta1, beta2 = group['betas']
-        by_step: Dict[int, List[int]] = {}
-        for i, state in enumerate(states):
-            state['step'] += 1
-            by_step.setdefault(state['step'], []).append(i)
+        by_step = count_steps(states)
 
         for t, indices in by_step.items():
             r = rectification(t, beta2)
