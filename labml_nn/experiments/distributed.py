@@ -103,9 +103,13 @@ def setup(device: str) -> Tuple[torch.device, Dist]:
     return dev, info
 
 
-def teardown():
+def teardown(clean: bool = True):
     """Leave the process group and undo the process-wide setting of `setup`"""
     if dist.is_available() and dist.is_initialized():
+        # After a clean end, wait for the others first: a process that closes its connections while a
+        # peer still uses them can abort
+        if clean:
+            dist.barrier()
         dist.destroy_process_group()
     torch.set_flush_denormal(False)
 

@@ -435,17 +435,17 @@ class Run:
     # ### Leaving
 
     def __exit__(self, exc_type, exc, tb):
-        self._close()
+        self._close(clean=exc_type is None)
         return False
 
-    def _close(self):
+    def _close(self, clean: bool = False):
         if hasattr(self, 'progress'):
             self.progress.close()
         if hasattr(self, 'stop'):
             self.stop.__exit__(None, None, None)
         self.folder.close()
         if self._entered:
-            distributed.teardown()
+            distributed.teardown(clean)
             self._entered = False
 
 
